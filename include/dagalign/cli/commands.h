@@ -1,0 +1,16 @@
+#pragma once
+// The subcommands of `dagalign`. Each takes the arguments after its name and returns the exit code.
+// Add a command: declare it here, define it in src/cli/<name>.cpp, list it in src/cli/dispatch.cpp.
+#include <string>
+#include <vector>
+
+namespace dagalign::cli {
+
+using Args = std::vector<std::string>;
+
+int run(int argc, char** argv);  // parses argv[1] as the subcommand; prints errors; returns exit code
+
+int train(const Args& args);
+int bench(const Args& args);     // dagalign bench <what>; the benches are listed in src/cli/bench.cpp
+
+}  // namespace dagalign::cli

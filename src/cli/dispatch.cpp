@@ -1,0 +1,58 @@
+#include <cstdio>
+#include <functional>
+#include <map>
+
+#include <boost/program_options/errors.hpp>
+
+#include "dagalign/cli/commands.h"
+#include "dagalign/core/error.h"
+#include "dagalign/core/log.h"
+
+namespace dagalign::cli {
+namespace {
+
+struct Command {
+  std::function<int(const Args&)> run;
+  const char* help;
+};
+
+const std::map<std::string, Command>& commands() {
+  static const std::map<std::string, Command> table = {
+      {"train", {train, "align a model against a reward (DAG-DB, DAG-KL or DDPO)"}},
+      {"bench", {bench, "print throughput figures of one capability (dagalign bench --help)"}},
+  };
+  return table;
+}
+
+void usage() {
+  std::printf("dagalign: align diffusion models with black-box rewards using GFlowNets (DAG) or DDPO\n\n"
+              "usage: dagalign <command> [--config FILE.ini]... [--section.key value]...\n"
+              "       dagalign <command> --help\n\ncommands:\n");
+  for (const auto& [name, c] : commands()) std::printf("  %-10s %s\n", name.c_str(), c.help);
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    usage();
+    return argc < 2 ? 2 : 0;
+  }
+  auto it = commands().find(argv[1]);
+  if (it == commands().end()) {
+    std::fprintf(stderr, "error: unknown command '%s'\n\n", argv[1]);
+    usage();
+    return 2;
+  }
+  try {
+    return it->second.run(Args(argv + 2, argv + argc));
+  } catch (const ConfigError& e) {
+    log::error(e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    log::error(e.what());
+    return 1;
+  }
+}
+
+}  // namespace dagalign::cli

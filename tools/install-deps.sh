@@ -13,6 +13,7 @@ pkgs=(
   nlohmann-json3-dev                        # safetensors headers, config.json, JSONL
   python3-h5py python3-numpy python3-matplotlib python3-pil   # tools/ scripts, run by /usr/bin/python3
   slurm-wlm munge                           # local Slurm cluster for the slurm-labelled tests
+  shellcheck                                # lint of slurm/ and tests/slurm/ shell scripts
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,24 @@
+# MPI tests: programs run by `mpirun -np 2` (label mpi). tests/mpi/test_*.cpp are gtest programs (one
+# executable each, common/mpi_gtest_main.cpp as main); tests/mpi/abort_on_throw.cpp is driven by
+# tests/mpi/expect_abort.sh, which checks exit code and wall time. Open MPI runs as root and
+# oversubscribed through its environment variables (harmless for other MPIs).
+set(DAGALIGN_MPI_ENV
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+  OMPI_MCA_hwloc_base_binding_policy=none OMP_NUM_THREADS=1)
+
+file(GLOB mpi_gtests CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/mpi/test_*.cpp)
+foreach(src ${mpi_gtests})
+  get_filename_component(name ${src} NAME_WE)
+  add_executable(${name} ${src} ${CMAKE_CURRENT_SOURCE_DIR}/mpi/common/mpi_gtest_main.cpp)
+  target_link_libraries(${name} PRIVATE dagalign_dist GTest::gtest)
+  target_compile_options(${name} PRIVATE ${DAGALIGN_WARNINGS})
+  add_test(NAME mpi.${name} COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 2 $<TARGET_FILE:${name}>)
+  set_tests_properties(mpi.${name} PROPERTIES LABELS mpi TIMEOUT 120 ENVIRONMENT "${DAGALIGN_MPI_ENV}")
+endforeach()
+
+add_executable(mpi_abort_on_throw ${CMAKE_CURRENT_SOURCE_DIR}/mpi/abort_on_throw.cpp)
+target_link_libraries(mpi_abort_on_throw PRIVATE dagalign_dist)
+target_compile_options(mpi_abort_on_throw PRIVATE ${DAGALIGN_WARNINGS})
+add_test(NAME mpi.abort_on_throw
+         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/expect_abort.sh ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:mpi_abort_on_throw> 60)
+set_tests_properties(mpi.abort_on_throw PROPERTIES LABELS mpi TIMEOUT 120)

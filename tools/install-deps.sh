@@ -11,6 +11,7 @@ pkgs=(
   libgtest-dev libgmock-dev                 # tests
   libturbojpeg0-dev libpng-dev zlib1g-dev   # JPEG reward, PNG grids
   nlohmann-json3-dev                        # safetensors headers, config.json, JSONL
+  libicu-dev                                # CLIP tokenizer (Unicode categories, NFC, lowercase)
   python3-h5py python3-numpy python3-matplotlib python3-pil   # tools/ scripts, run by /usr/bin/python3
   slurm-wlm munge                           # local Slurm cluster for the slurm-labelled tests
   shellcheck                                # lint of slurm/ and tests/slurm/ shell scripts

@@ -290,6 +290,18 @@ std::string Object::attr_string(const std::string& name) const {
   return strip_fixed(buf.data(), n);
 }
 
+char Object::attr_class(const std::string& name) const {
+  Handle a = open_attr(*this, name);
+  Datatype t(H5Aget_type(a.id()), file_, name_);
+  if (attr_points(*this, a, name) != 1) return '?';
+  switch (H5Tget_class(t.id())) {
+    case H5T_INTEGER: return 'i';
+    case H5T_FLOAT: return 'f';
+    case H5T_STRING: return 's';
+    default: return '?';
+  }
+}
+
 std::string Object::attr_text(const std::string& name) const {
   Handle a = open_attr(*this, name);
   Datatype t(H5Aget_type(a.id()), file_, name_);

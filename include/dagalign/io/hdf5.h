@@ -71,6 +71,8 @@ class Object : public Handle {
   int64_t attr_int(const std::string& name) const;        // throws naming the attribute if absent/not int
   double attr_double(const std::string& name) const;      // int or float attribute
   std::string attr_string(const std::string& name) const; // fixed or variable-length string
+  // 'i' integer scalar, 'f' float scalar, 's' string scalar, '?' anything else (arrays, compounds).
+  char attr_class(const std::string& name) const;
   // The attribute rendered as text, whatever its type (for inspect).
   std::string attr_text(const std::string& name) const;
 };

@@ -12,5 +12,6 @@ int run(int argc, char** argv);  // parses argv[1] as the subcommand; prints err
 
 int train(const Args& args);
 int bench(const Args& args);     // dagalign bench <what>; the benches are listed in src/cli/bench.cpp
+int bench_allreduce(const Args& args);  // dagalign bench allreduce (src/cli/bench_allreduce.cpp; mpirun -np 2)
 
 }  // namespace dagalign::cli

@@ -1,0 +1,119 @@
+// dagalign bench allreduce: time and bus bandwidth of the gradient all-reduce, run under mpirun/srun.
+//
+// For each buffer size: (a) FlatGrads::allreduce_mean over a set of parameters whose grads are views
+// of one flat fp32 buffer (what the trainer does once per optimiser step), (b) one raw
+// MPI_Allreduce(MPI_IN_PLACE, SUM) of the same bytes, (c) for LoRA-like sets of many small tensors,
+// one all-reduce per parameter (the per-tensor pattern of pytorch/examples dist-mnist.cpp).
+// Time of one call = max over ranks (barrier before); median over --allreduce.reps calls.
+// Bus bandwidth (nccl-tests convention) = 2 (n-1)/n * bytes / time: what each rank's link carries in
+// a ring all-reduce.
+#include <mpi.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <vector>
+
+#include <ATen/ATen.h>
+
+#include "dagalign/cli/commands.h"
+#include "dagalign/core/config.h"
+#include "dagalign/core/error.h"
+#include "dagalign/core/log.h"
+#include "dagalign/core/runtime.h"
+#include "dagalign/core/timer.h"
+#include "dagalign/dist/communicator.h"
+#include "dagalign/dist/flat_grads.h"
+
+namespace dagalign::cli {
+namespace {
+
+// Parameters totalling `numel` floats, split into `tensors` pieces (the last takes the remainder).
+std::vector<at::Tensor> make_params(int64_t numel, int64_t tensors) {
+  std::vector<at::Tensor> ps;
+  int64_t each = numel / tensors;
+  for (int64_t i = 0; i < tensors; ++i) {
+    int64_t n = i + 1 < tensors ? each : numel - each * (tensors - 1);
+    ps.push_back(at::empty({n}).set_requires_grad(true));  // values never read: pages stay untouched
+  }
+  return ps;
+}
+
+// Median over reps of the slowest rank's time for fn(), after `warmup` untimed calls.
+template <class F>
+double time_collective(Communicator& comm, int warmup, int reps, F fn) {
+  std::vector<double> times;
+  for (int i = 0; i < warmup + reps; ++i) {
+    comm.barrier();
+    Stopwatch sw;
+    fn();
+    double slowest = double(comm.allreduce_max(int64_t(sw.seconds() * 1e9))) * 1e-9;
+    if (i >= warmup) times.push_back(slowest);
+  }
+  return median(times);
+}
+
+void raw_mpi_allreduce(float* p, int64_t n) {
+  constexpr int64_t kMax = int64_t(1) << 30;
+  for (int64_t off = 0; off < n; off += kMax) {
+    int rc = MPI_Allreduce(MPI_IN_PLACE, p + off, int(std::min(kMax, n - off)), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    DAG_CHECK(rc == MPI_SUCCESS, "bench allreduce: MPI_Allreduce failed with code ", rc);
+  }
+}
+
+}  // namespace
+
+int bench_allreduce(const Args& args) {
+  std::string sizes_mb;
+  int reps = 7, warmup = 2, lora_tensors = 256, big_tensors = 4, threads = 1;
+  Config cfg("dagalign bench allreduce");
+  cfg.add("allreduce.sizes_mb", &sizes_mb, std::string("3.2,32,256,1024"),
+          "buffer sizes in MB (1e6 bytes) of fp32; 3.2 = SD 1.5 LoRA r=4 (~0.8M params), 3438 = full UNet")
+      .add("allreduce.reps", &reps, 7, "timed calls per size and method (median reported)")
+      .add("allreduce.warmup", &warmup, 2, "untimed calls first")
+      .add("allreduce.lora_tensors", &lora_tensors, 256, "tensors in buffers <= 16 MB (LoRA: 2 per adapted layer)")
+      .add("allreduce.big_tensors", &big_tensors, 4, "tensors in larger buffers")
+      .add("allreduce.threads", &threads, 1, "LibTorch threads per rank");
+  if (!cfg.parse(args)) {
+    std::printf("%s", cfg.help().c_str());
+    return 0;
+  }
+  DAG_CHECK(reps > 0 && warmup >= 0, "allreduce.reps must be > 0 and allreduce.warmup >= 0");
+  set_threads(threads);
+  auto comm = make_communicator("mpi");
+  log_startup(*comm);
+  const int n = comm->size();
+  if (n == 1) log::warn("bench allreduce: a world of one rank (run under mpirun -np 2 or srun)");
+  log::info(cat("all-reduce of fp32 gradient buffers over ", n, " rank(s), ", comm->backend(), "; median of ",
+                reps, " calls, slowest rank; bus bandwidth = 2(n-1)/n * bytes / time"));
+  if (comm->rank() == 0)
+    std::printf("%10s %8s | %12s %10s | %12s %10s | %14s\n", "MB", "tensors", "flat ms", "flat GB/s",
+                "raw MPI ms", "raw GB/s", "per-tensor ms");
+  const double bus = n > 1 ? 2.0 * (n - 1) / n : 0.0;
+  for (const std::string& s : split_list(sizes_mb)) {
+    double mb = std::stod(s);
+    DAG_CHECK(mb > 0, "allreduce.sizes_mb: '", s, "' is not a positive size");
+    const int64_t numel = std::max<int64_t>(1, int64_t(mb * 1e6 / 4));
+    const double bytes = double(numel) * 4;
+    const int64_t tensors = std::min<int64_t>(numel, bytes <= 16e6 ? lora_tensors : big_tensors);
+    std::vector<at::Tensor> params = make_params(numel, tensors);
+    FlatGrads grads(params);
+    grads.buffer().fill_(float(comm->rank() + 1));
+    double t_flat = time_collective(*comm, warmup, reps, [&] { grads.allreduce_mean(*comm); });
+    float* p = grads.buffer().data_ptr<float>();
+    double t_raw = time_collective(*comm, warmup, reps, [&] { raw_mpi_allreduce(p, numel); });
+    double t_per = 0;
+    if (tensors > big_tensors)
+      t_per = time_collective(*comm, warmup, reps, [&] {
+        for (auto& q : params) comm->allreduce_mean_(q.mutable_grad());
+      });
+    char per[32] = "-";
+    if (t_per > 0) std::snprintf(per, sizeof(per), "%.3f", t_per * 1e3);
+    if (comm->rank() == 0)
+      std::printf("%10.1f %8lld | %12.3f %10.2f | %12.3f %10.2f | %14s\n", bytes / 1e6, (long long)tensors,
+                  t_flat * 1e3, bus * bytes / t_flat / 1e9, t_raw * 1e3, bus * bytes / t_raw / 1e9, per);
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
+}  // namespace dagalign::cli

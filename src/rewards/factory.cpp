@@ -1,0 +1,46 @@
+#include "dagalign/rewards/factory.h"
+
+#include "dagalign/core/error.h"
+#include "dagalign/rewards/external.h"
+#include "dagalign/rewards/jpeg.h"
+#include "dagalign/rewards/prompt_alignment.h"
+
+namespace dagalign {
+
+void RewardOptions::add_to(Config& c) {
+  c.add("reward.jpeg_quality", &jpeg_quality, jpeg_quality, "JPEG quality of the (in)compressibility rewards")
+      .add("reward.external_command", &external_command, external_command,
+           "external reward: scorer command line (argv, whitespace-separated), e.g. "
+           "'/usr/bin/python3 tools/rewards/jpeg_size_scorer.py'")
+      .add("reward.external_timeout", &external_timeout_s, external_timeout_s,
+           "external reward: seconds per batch before the scorer counts as hung")
+      .add("reward.external_startup_timeout", &external_startup_timeout_s, external_startup_timeout_s,
+           "external reward: seconds from start to the scorer's hello")
+      .add("reward.external_retries", &external_retries, external_retries,
+           "external reward: restarts per batch after a crash or hang");
+}
+
+std::vector<std::string> reward_names() {
+  return {"jpeg_compressibility", "jpeg_incompressibility", "prompt_alignment", "external"};
+}
+
+std::unique_ptr<Reward> make_reward(const std::string& name, const RewardOptions& o) {
+  if (name == "jpeg_compressibility") return std::make_unique<JpegReward>(true, o.jpeg_quality);
+  if (name == "jpeg_incompressibility") return std::make_unique<JpegReward>(false, o.jpeg_quality);
+  if (name == "prompt_alignment") return std::make_unique<PromptAlignmentReward>();
+  if (name == "external") {
+    ExternalOptions e;
+    e.command = split_command(o.external_command);
+    if (e.command.empty())
+      throw ConfigError("reward.name = external needs reward.external_command (the scorer command line)");
+    e.timeout_s = o.external_timeout_s;
+    e.startup_timeout_s = o.external_startup_timeout_s;
+    e.retries = o.external_retries;
+    return std::make_unique<ExternalReward>(std::move(e));
+  }
+  std::string known;
+  for (const auto& n : reward_names()) known += (known.empty() ? "" : ", ") + n;
+  throw ConfigError(cat("reward.name: unknown reward '", name, "' (known: ", known, ")"));
+}
+
+}  // namespace dagalign

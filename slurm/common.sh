@@ -45,7 +45,7 @@ dagalign_setup() {
 # dagalign_train_cmd CONFIG [OVERRIDES...]: fills the array TRAIN_CMD with
 #   $DAGALIGN_BIN train --config CONFIG [--run.dir RUN_DIR] [--run.preempt_signal SIG] OVERRIDES...
 # adding --run.dir / --run.preempt_signal only when the overrides do not set them; sets RUN_DIR and
-# exports CHECKPOINT_DIR (for requeue-step.sh) from the effective run directory.
+# exports CHECKPOINT_DIR and DAGALIGN_DONE_FILE (for requeue-step.sh) from the effective run directory.
 dagalign_train_cmd() {
   local config=${1:-${CONFIG:-}}
   [ $# -gt 0 ] && shift
@@ -67,7 +67,8 @@ dagalign_train_cmd() {
   fi
   TRAIN_CMD+=("$@")
   mkdir -p "$RUN_DIR"
-  export RUN_DIR CHECKPOINT_DIR=$RUN_DIR/checkpoints
+  # what a finished run writes (the trainer's contract), checked by requeue-step.sh after status 0
+  export RUN_DIR CHECKPOINT_DIR=$RUN_DIR/checkpoints DAGALIGN_DONE_FILE=$RUN_DIR/params-final.safetensors
 }
 
 # Prints where the job runs, for the log (one line per restart: the log is opened in append mode).

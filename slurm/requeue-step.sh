@@ -19,11 +19,15 @@
 #    SIGTERM" and srun returns 143. When this script did forward a preemption signal, the step ended by
 #    a signal (128+n), and a checkpoint newer than the signal exists in $CHECKPOINT_DIR, the job is
 #    requeued as well (the checkpoint is the one written for the preemption);
+#  - status 0 without $DAGALIGN_DONE_FILE (the run's final output) becomes 1: srun of Slurm 22.05 returns
+#    0 when a step fails to launch (e.g. "pmixp_usock_create_srv: Address already in use" after a too
+#    quick restart), which would otherwise mark an unfinished run COMPLETED;
 #  - any other exit status is passed through unchanged (0 done, 1 failure, 2 config error ...).
 #
 # Environment:
 #   PREEMPT_SIGNAL         signal name without SIG, the one of --signal=B:...   (USR2)
 #   CHECKPOINT_DIR         directory the trainer writes checkpoints to         (unset: no race rule)
+#   DAGALIGN_DONE_FILE     file a finished run has written                     (unset: not checked)
 #   DAGALIGN_MAX_REQUEUES  stop requeueing after this many restarts            (20)
 #   DAGALIGN_NO_REQUEUE=1  only report the preemption, exit 75 (for trying scripts by hand)
 set -uo pipefail
@@ -72,6 +76,10 @@ while :; do
   break
 done
 say "step exited with status $rc"
+if [ "$rc" -eq 0 ] && [ -n "${DAGALIGN_DONE_FILE:-}" ] && [ ! -e "$DAGALIGN_DONE_FILE" ]; then
+  say "the step reported success but $DAGALIGN_DONE_FILE does not exist: the run did not finish (failing)"
+  exit 1
+fi
 
 requeue=0
 if [ "$rc" -eq "$EX_TEMPFAIL" ]; then

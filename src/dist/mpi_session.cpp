@@ -8,14 +8,11 @@
 #include "dagalign/core/log.h"
 #include "dagalign/dist/communicator.h"
 #include "dagalign/dist/mpi_communicator.h"
+#ifdef DAGALIGN_CUDA
+#include "dagalign/dist/nccl_communicator.h"
+#endif
 
 namespace dagalign {
-
-#ifdef DAGALIGN_CUDA
-// src/dist/cuda/nccl_communicator.cpp
-std::unique_ptr<Communicator> make_nccl_communicator();
-bool cuda_device_visible();
-#endif
 
 namespace {
 bool mpi_running() {

@@ -10,11 +10,18 @@ add_executable(slurm_standin_trainer ${CMAKE_CURRENT_SOURCE_DIR}/slurm/standin_t
 target_link_libraries(slurm_standin_trainer PRIVATE MPI::MPI_C)
 target_compile_options(slurm_standin_trainer PRIVATE -Wall -Wextra)
 
+set(standin_args --bin $<TARGET_FILE:slurm_standin_trainer> --config ${CMAKE_CURRENT_SOURCE_DIR}/slurm/standin.ini
+                 --epochs 16)
+set(standin_run --standin.steps 16 --standin.step_ms 150 --standin.ckpt_every 4)
 add_test(NAME slurm.harness_preempt_requeue
-         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/slurm/preempt-test.sh
-                 --bin $<TARGET_FILE:slurm_standin_trainer> --config ${CMAKE_CURRENT_SOURCE_DIR}/slurm/standin.ini
-                 --epochs 20 -- --standin.steps 20 --standin.step_ms 250 --standin.ckpt_every 5)
-set_tests_properties(slurm.harness_preempt_requeue PROPERTIES LABELS slurm TIMEOUT 900 RESOURCE_LOCK slurm_cluster)
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/slurm/preempt-test.sh ${standin_args} -- ${standin_run})
+# The same with the ranks exiting 0.5 s apart and not ignoring SIGTERM: srun --kill-on-bad-exit kills the
+# late rank (step status 143) and slurm/requeue-step.sh must still requeue from the preemption checkpoint.
+add_test(NAME slurm.harness_kill_on_bad_exit_race
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/slurm/preempt-test.sh ${standin_args} --expect-kill-race
+                 -- ${standin_run} --standin.ignore_term_on_stop false --standin.exit_skew_ms 500)
+set_tests_properties(slurm.harness_preempt_requeue slurm.harness_kill_on_bad_exit_race PROPERTIES
+                     LABELS slurm TIMEOUT 900 RESOURCE_LOCK slurm_cluster)
 
 # Lint of every shell script of the Slurm area (shellcheck comes from tools/install-deps.sh).
 find_program(SHELLCHECK shellcheck)

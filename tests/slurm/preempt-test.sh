@@ -11,7 +11,10 @@
 #  6. stops the daemons by their PIDs and checks that nothing of the cluster is left running (also on
 #     failure or interruption: trap EXIT).
 #
-#   tests/slurm/preempt-test.sh --bin BINARY --config FILE.ini --epochs N [-- --section.key value ...]
+#   tests/slurm/preempt-test.sh --bin BINARY --config FILE.ini --epochs N [--expect-kill-race]
+#                               [-- --section.key value ...]
+# --expect-kill-race: the ranks exit apart and do not ignore SIGTERM, so srun --kill-on-bad-exit kills
+# the late one; the job must be requeued all the same (slurm/requeue-step.sh's checkpoint rule).
 # The overrides after "--" go to both runs (keep the run short: seconds per epoch). The binary follows
 # the trainer's contract: "BIN train --config F --run.dir D --run.preempt_signal USR2 ...", checkpoint and
 # exit 75 on the signal, resume from run.dir/checkpoints by itself, write run.dir/params-final.safetensors.
@@ -20,9 +23,10 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-bin="" config="" epochs=""
+bin="" config="" epochs="" kill_race=0
 while [ $# -gt 0 ]; do
   case "$1" in
+    --expect-kill-race) kill_race=1; shift ;;
     --bin) bin=$2; shift 2 ;;
     --config) config=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
@@ -147,7 +151,13 @@ say "finished: JobState=$state Restarts=$restarts ExitCode=$exitcode"
 [ "$restarts" = 1 ] || fail "Restarts=$restarts, expected 1"
 [ "$exitcode" = 0:0 ] || fail "ExitCode=$exitcode, expected 0:0"
 log=$(ls "$tmp"/job-*.out)
-grep -q "step exited with status 75" "$log" || fail "the log does not show the step exiting with 75"
+if [ "$kill_race" = 1 ]; then
+  # srun --kill-on-bad-exit terminated the late rank: status 143, requeued through the checkpoint rule
+  grep -q "after the preemption checkpoint .*: treating it as exit 75" "$log" ||
+    fail "the log does not show the kill-on-bad-exit race being recognised"
+else
+  grep -q "step exited with status 75" "$log" || fail "the log does not show the step exiting with 75"
+fi
 grep -q "scontrol requeue $job" "$log" || fail "the log does not show the requeue"
 [ "$(grep -c "step exited with status 0" "$log")" = 1 ] || fail "the log does not show one completed step"
 

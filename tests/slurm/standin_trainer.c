@@ -14,6 +14,10 @@
  *   standin.steps       number of steps (default 20)
  *   standin.step_ms     sleep per step, standing in for the work (default 200)
  *   standin.ckpt_every  checkpoint every this many steps (default 5)
+ *   standin.ignore_term_on_stop  true (default): ignore SIGTERM once the ranks agreed to stop
+ *   standin.exit_skew_ms  rank 1 exits this much later than rank 0 after a preemption checkpoint
+ *                       (default 0); with ignore_term_on_stop = false this reproduces the
+ *                       kill-on-bad-exit race that slurm/requeue-step.sh must survive
  * Contract (the one the trainer follows):
  *   - the signal handler only sets a flag; at every step boundary the ranks all-reduce (MAX) the flag;
  *     when set, they write a checkpoint of the completed steps and exit with 75 (EX_TEMPFAIL), ignoring
@@ -61,7 +65,8 @@ static void die(int code, const char *fmt, ...) {
 static char g_keys[MAX_KEYS][64], g_vals[MAX_KEYS][512];
 static int g_nkeys = 0;
 static const char *known[] = {"run.dir", "run.resume", "run.preempt_signal", "standin.steps",
-                              "standin.step_ms", "standin.ckpt_every", NULL};
+                              "standin.step_ms", "standin.ckpt_every", "standin.ignore_term_on_stop",
+                              "standin.exit_skew_ms", NULL};
 
 static void set_key(const char *key, const char *val, const char *source) {
   int ok = 0;
@@ -198,7 +203,10 @@ int main(int argc, char **argv) {
   int sig = strcmp(signame, "USR2") == 0 ? SIGUSR2 : strcmp(signame, "TERM") == 0 ? SIGTERM : 0;
   if (!sig) die(EX_CONFIG, "key run.preempt_signal: '%s' (USR2|TERM)", signame);
   long steps = get_long("standin.steps", 20), step_ms = get_long("standin.step_ms", 200);
-  long every = get_long("standin.ckpt_every", 5);
+  long every = get_long("standin.ckpt_every", 5), skew_ms = get_long("standin.exit_skew_ms", 0);
+  const char *ignore_term = get_key("standin.ignore_term_on_stop", "true");
+  if (strcmp(ignore_term, "true") != 0 && strcmp(ignore_term, "false") != 0)
+    die(EX_CONFIG, "key standin.ignore_term_on_stop: '%s' (true|false)", ignore_term);
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -228,10 +236,14 @@ int main(int argc, char **argv) {
     int flag = g_stop_requested, any = 0;  /* step boundary: do all ranks agree to stop? */
     MPI_Allreduce(&flag, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
     if (any) {
-      if (sig != SIGTERM) signal(SIGTERM, SIG_IGN);
+      if (sig != SIGTERM && strcmp(ignore_term, "true") == 0) signal(SIGTERM, SIG_IGN);
       if (g_rank == 0) { printf("[standin] preemption signal: checkpoint at step %ld, exit %d\n", step, EX_TEMPFAIL); fflush(stdout); }
       save_checkpoint(dir, step, state);
       MPI_Finalize();
+      if (g_rank == 1 && skew_ms > 0) {
+        struct timespec late = {skew_ms / 1000, (skew_ms % 1000) * 1000000L};
+        nanosleep(&late, NULL);
+      }
       return EX_TEMPFAIL;
     }
     nanosleep(&nap, NULL);

@@ -20,6 +20,7 @@ const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table = {
       {"train", {train, "align a model against a reward (DAG-DB, DAG-KL or DDPO)"}},
       {"bench", {bench, "print throughput figures of one capability (dagalign bench --help)"}},
+      {"inspect", {inspect, "describe an HDF5 file of a run: trajectories, checkpoint or metrics"}},
   };
   return table;
 }

@@ -14,4 +14,7 @@ int train(const Args& args);
 int bench(const Args& args);     // dagalign bench <what>; the benches are listed in src/cli/bench.cpp
 int bench_allreduce(const Args& args);  // dagalign bench allreduce (src/cli/bench_allreduce.cpp; mpirun -np 2)
 
+int inspect(const Args& args);   // dagalign inspect FILE.h5: schema, counts, datasets, statistics, config
+int bench_io(const Args& args);  // dagalign bench io: HDF5 trajectory write throughput vs raw writes (src/cli/bench_io.cpp)
+
 }  // namespace dagalign::cli

@@ -1,0 +1,22 @@
+# io tools tests (labels unit): C++ helpers write files with the io library; Debian's /usr/bin/python3
+# (h5py, numpy, matplotlib, PIL) and h5dump read them back, run the tools/h5 scripts and
+# `dagalign inspect` on them, and kill a writer with SIGKILL (tests/tools/kill_test.py).
+foreach(helper make_run kill_writer)
+  add_executable(io_${helper} ${CMAKE_CURRENT_SOURCE_DIR}/tools/${helper}.cpp)
+  target_link_libraries(io_${helper} PRIVATE dagalign_io)
+  target_compile_options(io_${helper} PRIVATE ${DAGALIGN_WARNINGS})
+endforeach()
+
+set(IO_TOOLS_RUN ${CMAKE_CURRENT_BINARY_DIR}/io-tools-run)
+add_test(NAME io.tools.make_run COMMAND io_make_run ${IO_TOOLS_RUN})
+set_tests_properties(io.tools.make_run PROPERTIES FIXTURES_SETUP io_tools_run LABELS unit TIMEOUT 60)
+foreach(case files plot grid export)
+  add_test(NAME io.tools.${case} COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_tools.py ${case} ${IO_TOOLS_RUN})
+  set_tests_properties(io.tools.${case} PROPERTIES FIXTURES_REQUIRED io_tools_run LABELS unit TIMEOUT 120)
+endforeach()
+add_test(NAME io.tools.inspect COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_tools.py inspect
+         ${IO_TOOLS_RUN} $<TARGET_FILE:dagalign>)
+set_tests_properties(io.tools.inspect PROPERTIES FIXTURES_REQUIRED io_tools_run LABELS unit TIMEOUT 120)
+add_test(NAME io.tools.kill_store COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/tools/kill_test.py
+         $<TARGET_FILE:io_kill_writer> ${CMAKE_CURRENT_BINARY_DIR}/io-kill-test 10)
+set_tests_properties(io.tools.kill_store PROPERTIES LABELS unit TIMEOUT 120)

@@ -9,7 +9,7 @@
 #   # base: FILE.ini          an INI read before the recipe (shared settings; optional)
 #   # template: slurm/X.sbatch
 #   # sbatch: --nodes=1 ...   resources, passed to sbatch (command-line options override #SBATCH lines)
-# The job is named after the recipe (dagdb-aesthetic), its run directory is runs/<name>-<job id> (see
+# The job is named after the recipe (sd15-dagdb-aesthetic), its run directory is runs/<name>-<job id> (see
 # slurm/common.sh) and its log logs/<name>-<job id>.out. Run from the root of the checkout.
 set -euo pipefail
 
@@ -30,7 +30,7 @@ read -r -a extra <<<"${SBATCH_EXTRA:-}"
 [ -f "$template" ] || { echo "error: template '$template' (from $recipe) not found" >&2; exit 2; }
 [ -z "$base" ] || [ -f "$base" ] || { echo "error: base '$base' (from $recipe) not found" >&2; exit 2; }
 
-name=$(basename "$recipe" .ini)
+name=$(basename "$(dirname "$recipe")")-$(basename "$recipe" .ini)
 if [ -n "$base" ]; then
   args=("$base" --config "$recipe" "$@")
 else

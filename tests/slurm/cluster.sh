@@ -89,7 +89,15 @@ cluster_start() {
   if ! cluster_wait_for "munged on $munge_socket" 10 \
       sh -c "munge -S '$munge_socket' -n 2>/dev/null | unmunge -S '$munge_socket' >/dev/null 2>&1"; then
     cat "$dir/munge/munged.log" "$dir/log/munged.stderr" >&2 2>/dev/null
-    return 1
+    cluster_kill_wait "$(cat "$dir/pids/munged")" 5
+    rm -f "$dir/pids/munged"
+    # Fall back to a munged already serving the standard socket (e.g. the system's), if any.
+    munge_socket=/run/munge/munge.socket.2
+    if munge -S "$munge_socket" -n 2>/dev/null | unmunge -S "$munge_socket" >/dev/null 2>&1; then
+      cluster_log "own munged failed; using the running munged on $munge_socket (not stopped by cluster_stop)"
+    else
+      return 1
+    fi
   fi
 
   sed -e "s|@DIR@|$dir|g" -e "s|@HOST@|$host|g" -e "s|@CPUS@|$cpus|g" \

@@ -77,6 +77,19 @@ TEST(ShapesChecker, DegradesGracefullyWithNoise) {
   EXPECT_FALSE(r.found);
 }
 
+// Blur (a model's soft edges): a [1 2 1]/4 x [1 2 1]/4 filter keeps every attribute readable.
+TEST(ShapesChecker, ReadsBlurredImages) {
+  Batch b = generate_batch(78, 0, 1000);
+  at::Tensor k1 = at::tensor({0.25f, 0.5f, 0.25f});
+  at::Tensor k = (k1.view({3, 1}) * k1.view({1, 3})).view({1, 1, 3, 3}).repeat({3, 1, 1, 1});
+  at::Tensor padded = at::replication_pad2d(b.images, {1, 1, 1, 1});
+  at::Tensor blurred = at::conv2d(padded, k, at::Tensor(), at::IntArrayRef{1, 1}, at::IntArrayRef{0, 0}, at::IntArrayRef{1, 1}, 3);
+  ASSERT_EQ(blurred.sizes(), b.images.sizes());
+  Accuracy acc = measure(b, blurred);
+  acc.print("blur [1 2 1]");
+  for (int v : {acc.shape, acc.colour, acc.background, acc.size, acc.position}) EXPECT_GE(v, 0.95 * acc.n);
+}
+
 TEST(ShapesChecker, ParsesEveryCaptionOfTheGrammar) {
   const int nc = num_colours();
   int checked = 0;

@@ -49,7 +49,7 @@ RGB median_rgb(const float* chw, int64_t plane, const std::vector<int>& idx) {
   return m;
 }
 
-constexpr float kFarFromBackground = 0.2f;  // half the smallest palette distance (0.40, red-orange)
+constexpr float kFarFromBackground = 0.2f;  // half the smallest palette distance (0.40, yellow-orange)
 
 // Noise level of the border ring: sigma = 1.4826 * median |p - median| (MAD), averaged over channels.
 float border_noise(const float* chw, int64_t plane, const std::vector<int>& border, const RGB& med) {

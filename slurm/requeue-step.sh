@@ -7,9 +7,12 @@
 #
 # What it does:
 #  - runs the step command in the background and waits for it;
-#  - on $PREEMPT_SIGNAL (default USR2; TERM accepted) it forwards the signal to the step (srun and
-#    mpirun both pass USR2/TERM on to every task) and keeps waiting: the trainer sets a flag, the ranks
-#    agree at the next step boundary, write a checkpoint and exit with 75 (EX_TEMPFAIL);
+#  - on $PREEMPT_SIGNAL (default USR2; TERM accepted) it passes the signal on to every task and keeps
+#    waiting: the trainer sets a flag, the ranks agree at the next step boundary, write a checkpoint and
+#    exit with 75 (EX_TEMPFAIL). With srun the signal goes to the tasks through Slurm
+#    (scancel --signal=SIG $SLURM_JOB_ID: every step, not the batch shell), not to srun itself: srun
+#    turns a TERM into "forcing job termination" (SIGKILL to the tasks, measured on 22.05). With any other
+#    launcher (mpirun forwards USR1/USR2 to the ranks) the signal goes to the launcher's process;
 #  - when the step exits with 75, it requeues the job (scontrol requeue; an array task as
 #    ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}). The requeued job runs the batch script again from
 #    the top in the same run directory, and the trainer resumes from the newest checkpoint by itself
@@ -43,6 +46,7 @@ say() { echo "[requeue-step $(date -u +%H:%M:%S)] $*" >&2; }
 kill -l "$sig" >/dev/null 2>&1 || { say "PREEMPT_SIGNAL='$sig' is not a signal name"; exit 2; }
 
 child=""
+launcher=$(basename "$1")
 preempted_at=""  # epoch seconds of the first forwarded preemption signal
 interrupted=0
 
@@ -55,7 +59,12 @@ forward() {  # $1: signal name
   else
     say "got SIG$1: forwarding it to the step (pid $child)"
   fi
-  [ -n "$child" ] && kill -s "$1" "$child" 2>/dev/null
+  [ -n "$child" ] || return 0
+  if [ "$launcher" = srun ] && [ -n "${SLURM_JOB_ID:-}" ]; then
+    scancel --signal="$1" "$SLURM_JOB_ID" || kill -s "$1" "$child" 2>/dev/null
+  else
+    kill -s "$1" "$child" 2>/dev/null
+  fi
 }
 # shellcheck disable=SC2064  # expand $sig now
 trap "forward $sig" "$sig"

@@ -20,7 +20,11 @@ add_test(NAME slurm.harness_preempt_requeue
 add_test(NAME slurm.harness_kill_on_bad_exit_race
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/slurm/preempt-test.sh ${standin_args} --expect-kill-race
                  -- ${standin_run} --standin.ignore_term_on_stop false --standin.exit_skew_ms 500)
-set_tests_properties(slurm.harness_preempt_requeue slurm.harness_kill_on_bad_exit_race PROPERTIES
+# TERM as the preemption signal (PREEMPT_SIGNAL=TERM): it must reach the tasks through Slurm, not srun,
+# which turns a TERM into SIGKILL for the tasks.
+add_test(NAME slurm.harness_preempt_term
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/slurm/preempt-test.sh ${standin_args} --signal TERM -- ${standin_run})
+set_tests_properties(slurm.harness_preempt_requeue slurm.harness_kill_on_bad_exit_race slurm.harness_preempt_term PROPERTIES
                      LABELS slurm TIMEOUT 900 RESOURCE_LOCK slurm_cluster)
 
 # Lint of every shell script of the Slurm area (shellcheck comes from tools/install-deps.sh).

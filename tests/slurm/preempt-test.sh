@@ -11,8 +11,9 @@
 #  6. stops the daemons by their PIDs and checks that nothing of the cluster is left running (also on
 #     failure or interruption: trap EXIT).
 #
-#   tests/slurm/preempt-test.sh --bin BINARY --config FILE.ini --epochs N [--expect-kill-race]
-#                               [-- --section.key value ...]
+#   tests/slurm/preempt-test.sh --bin BINARY --config FILE.ini --epochs N [--signal USR2|TERM]
+#                               [--expect-kill-race] [-- --section.key value ...]
+# --signal: the preemption signal (PREEMPT_SIGNAL of the templates; default USR2).
 # --expect-kill-race: the ranks exit apart and do not ignore SIGTERM, so srun --kill-on-bad-exit kills
 # the late one; the job must be requeued all the same (slurm/requeue-step.sh's checkpoint rule).
 # The overrides after "--" go to both runs (keep the run short: seconds per epoch). The binary follows
@@ -23,9 +24,10 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-bin="" config="" epochs="" kill_race=0
+bin="" config="" epochs="" kill_race=0 signal=${PREEMPT_SIGNAL:-USR2}
 while [ $# -gt 0 ]; do
   case "$1" in
+    --signal) signal=$2; shift 2 ;;
     --expect-kill-race) kill_race=1; shift ;;
     --bin) bin=$2; shift 2 ;;
     --config) config=$2; shift 2 ;;
@@ -110,7 +112,7 @@ say "reference done"
 # --- 2. cluster and job ----------------------------------------------------------------------------
 cluster_start "$cluster" || fail "the local cluster did not start"
 export SLURM_CONF=$cluster/slurm.conf
-job=$(cd "$tmp" && env DAGALIGN_SLURM_TEST_DIR="$cluster" DAGALIGN_BIN="$bin" DAGALIGN_ROOT="$root" \
+job=$(cd "$tmp" && env DAGALIGN_SLURM_TEST_DIR="$cluster" DAGALIGN_BIN="$bin" DAGALIGN_ROOT="$root" PREEMPT_SIGNAL="$signal" \
       sbatch --parsable --job-name=preempt-test --ntasks=2 --time=00:15:00 --output="$tmp/job-%j.out" \
       "$root/slurm/cpu-single-node.sbatch" "$config" --run.dir "$tmp/job" "${overrides[@]}") ||
   fail "sbatch failed"
@@ -123,8 +125,8 @@ if ! poll 180 has_checkpoint || terminal; then
   fail "no checkpoint in $tmp/job/checkpoints after 180 s, or the job ended (state $(job_field JobState))"
 fi
 [ "$(job_field JobState)" = RUNNING ] || fail "job is $(job_field JobState), not RUNNING, at its first checkpoint"
-say "first checkpoint written; scancel --batch --signal=USR2 $job"
-scancel --batch --signal=USR2 "$job" || fail "scancel --signal failed"
+say "first checkpoint written; scancel --batch --signal=$signal $job"
+scancel --batch --signal="$signal" "$job" || fail "scancel --signal failed"
 
 # --- 4. requeue, then completion --------------------------------------------------------------------
 requeued() { [ "$(job_field Restarts)" = 1 ] && [ "$(job_field JobState)" = PENDING ]; }

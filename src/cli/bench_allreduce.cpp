@@ -23,17 +23,18 @@
 #include "dagalign/core/timer.h"
 #include "dagalign/dist/communicator.h"
 #include "dagalign/dist/flat_grads.h"
+#include "dagalign/dist/mpi_communicator.h"
 
 namespace dagalign::cli {
 namespace {
 
 // Parameters totalling `numel` floats, split into `tensors` pieces (the last takes the remainder).
-std::vector<at::Tensor> make_params(int64_t numel, int64_t tensors) {
+std::vector<at::Tensor> make_params(int64_t numel, int64_t tensors, const at::Device& device) {
   std::vector<at::Tensor> ps;
   int64_t each = numel / tensors;
   for (int64_t i = 0; i < tensors; ++i) {
     int64_t n = i + 1 < tensors ? each : numel - each * (tensors - 1);
-    ps.push_back(at::empty({n}).set_requires_grad(true));  // values never read: pages stay untouched
+    ps.push_back(at::empty({n}, at::TensorOptions().device(device)).set_requires_grad(true));  // values never read: pages stay untouched
   }
   return ps;
 }
@@ -57,10 +58,10 @@ Timing time_collective(Communicator& comm, int warmup, int reps, F fn) {
   return {median(times), *std::min_element(times.begin(), times.end())};
 }
 
-void raw_mpi_allreduce(float* p, int64_t n) {
+void raw_mpi_allreduce(float* p, int64_t n, MPI_Comm mpi_comm) {
   constexpr int64_t kMax = int64_t(1) << 30;
   for (int64_t off = 0; off < n; off += kMax) {
-    int rc = MPI_Allreduce(MPI_IN_PLACE, p + off, int(std::min(kMax, n - off)), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
+    int rc = MPI_Allreduce(MPI_IN_PLACE, p + off, int(std::min(kMax, n - off)), MPI_FLOAT, MPI_SUM, mpi_comm);
     DAG_CHECK(rc == MPI_SUCCESS, "bench allreduce: MPI_Allreduce failed with code ", rc);
   }
 }
@@ -68,7 +69,7 @@ void raw_mpi_allreduce(float* p, int64_t n) {
 }  // namespace
 
 int bench_allreduce(const Args& args) {
-  std::string sizes_mb;
+  std::string sizes_mb, backend;
   int reps = 7, warmup = 2, lora_tensors = 256, big_tensors = 4, threads = 1;
   Config cfg("dagalign bench allreduce");
   cfg.add("allreduce.sizes_mb", &sizes_mb, std::string("3.2,32,256,1024"),
@@ -77,14 +78,17 @@ int bench_allreduce(const Args& args) {
       .add("allreduce.warmup", &warmup, 2, "untimed calls first")
       .add("allreduce.lora_tensors", &lora_tensors, 256, "tensors in buffers <= 16 MB (LoRA: 2 per adapted layer)")
       .add("allreduce.big_tensors", &big_tensors, 4, "tensors in larger buffers")
-      .add("allreduce.threads", &threads, 1, "LibTorch threads per rank");
+      .add("allreduce.threads", &threads, 1, "LibTorch threads per rank")
+      .add("allreduce.backend", &backend, std::string("mpi"),
+           "mpi (CPU buffers) or nccl (GPU buffers; needs -DDAGALIGN_CUDA=ON; no raw MPI column)");
   if (!cfg.parse(args)) {
     std::printf("%s", cfg.help().c_str());
     return 0;
   }
   DAG_CHECK(reps > 0 && warmup >= 0, "allreduce.reps must be > 0 and allreduce.warmup >= 0");
   set_threads(threads);
-  auto comm = make_communicator("mpi");
+  auto comm = make_communicator(backend);
+  const at::Device device(comm->device());
   log_startup(*comm);
   const int n = comm->size();
   if (n == 1) log::warn("bench allreduce: a world of one rank (run under mpirun -np 2 or srun)");
@@ -100,12 +104,18 @@ int bench_allreduce(const Args& args) {
     const int64_t numel = std::max<int64_t>(1, int64_t(mb * 1e6 / 4));
     const double bytes = double(numel) * 4;
     const int64_t tensors = std::min<int64_t>(numel, bytes <= 16e6 ? lora_tensors : big_tensors);
-    std::vector<at::Tensor> params = make_params(numel, tensors);
+    std::vector<at::Tensor> params = make_params(numel, tensors, device);
     FlatGrads grads(params);
     grads.buffer().fill_(float(comm->rank() + 1));
     Timing flat = time_collective(*comm, warmup, reps, [&] { grads.allreduce_mean(*comm); });
-    float* p = grads.buffer().data_ptr<float>();
-    Timing raw = time_collective(*comm, warmup, reps, [&] { raw_mpi_allreduce(p, numel); });
+    Timing raw;  // raw MPI on host memory only (CUDA-aware MPI is not assumed)
+    if (device.is_cpu()) {
+      float* p = grads.buffer().data_ptr<float>();
+      // The communicator's own MPI_Comm when it is MPI: only the wrapper differs.
+      auto* mpi = dynamic_cast<MpiCommunicator*>(comm.get());
+      MPI_Comm mc = mpi ? mpi->comm() : MPI_COMM_WORLD;
+      raw = time_collective(*comm, warmup, reps, [&] { raw_mpi_allreduce(p, numel, mc); });
+    }
     std::string per = "         -          -";
     if (tensors > big_tensors) {
       Timing t = time_collective(*comm, warmup, reps, [&] {
@@ -118,7 +128,7 @@ int bench_allreduce(const Args& args) {
     if (comm->rank() == 0)
       std::printf("%9.1f %7lld | %9.3f %9.3f %8.2f | %9.3f %9.3f %8.2f | %s\n", bytes / 1e6, (long long)tensors,
                   flat.median * 1e3, flat.best * 1e3, bus * bytes / flat.best / 1e9, raw.median * 1e3,
-                  raw.best * 1e3, bus * bytes / raw.best / 1e9, per.c_str());
+                  raw.best * 1e3, raw.best > 0 ? bus * bytes / raw.best / 1e9 : 0.0, per.c_str());
     std::fflush(stdout);
   }
   return 0;

@@ -90,9 +90,9 @@ TEST(TrajectoryStore, RoundTripAllFieldsAndAttributes) {
   expect_equal(r.read(), cat2(b1, b2));
   expect_equal(r.read(2, 3), rows_of(cat2(b1, b2), 2, 5));
   EXPECT_TRUE(at::equal(r.rewards(), cat2(b1, b2).rewards));
-  // Small rows are grouped into chunks of up to 64 KiB (at most 1024 rows): 8*8*3 bytes -> 341 rows.
+  // Small rows are grouped into chunks of up to 16 KiB (at most 1024 rows): 8*8*3 bytes -> 85 rows.
   auto f = h5::File::open(path);
-  EXPECT_EQ(f.dataset("images").chunk(), (std::vector<int64_t>{341, 8, 8, 3}));
+  EXPECT_EQ(f.dataset("images").chunk(), (std::vector<int64_t>{85, 8, 8, 3}));
   EXPECT_EQ(f.dataset("rewards").chunk(), (std::vector<int64_t>{1024}));
   // chunk_bytes = 0: one trajectory per chunk everywhere.
   TrajectoryStoreOptions one;

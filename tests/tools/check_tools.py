@@ -77,7 +77,7 @@ def case_files(run_dir, expect):
     with h5py.File(os.path.join(run_dir, "images.h5"), "r") as h:
         lat = h["latents"]
         assert lat.dtype == np.float16 and lat.compression == "gzip" and lat.compression_opts == 4, (lat.dtype, lat.compression)
-        assert lat.chunks == (32, 4, 4, 8, 8), lat.chunks  # 64 KiB chunks of 2 KiB rows
+        assert lat.chunks == (8, 4, 4, 8, 8), lat.chunks  # 16 KiB chunks of 2 KiB rows
         np.testing.assert_array_equal(lat[:, -1].astype(np.float32).ravel(), np.float32(expect["images_latents_f16"]))
         assert h["images"].dtype == np.uint8 and h["images"].shape == (6, 16, 16, 3)
         assert int(h["images"][:].astype(np.int64).sum()) == expect["images_sum"]

@@ -43,7 +43,8 @@ struct TrajectoryStoreOptions {
   bool fsync = false;        // also fsync after each flush (survives a node crash, not only SIGKILL)
   // Chunk = one trajectory (one row) for datasets whose row is at least this many bytes; smaller rows
   // (rewards, seeds, log-probs of small T) are grouped up to this size (at most 1024 rows per chunk).
-  int64_t chunk_bytes = 64 << 10;
+  // Small: a chunk is allocated whole, so a file of few trajectories costs about one chunk per dataset.
+  int64_t chunk_bytes = 16 << 10;
 };
 
 // Writes one trajectory file. The datasets are created by the first append() (their shapes come from

@@ -75,6 +75,8 @@ trap "forward $sig" "$sig"
 say "job ${SLURM_JOB_ID:-?} restart ${restarts}: $*"
 "$@" &
 child=$!
+# a preemption signal that came while the step was being started: pass it on now
+[ -z "$preempted_at" ] || forward "$sig"
 # wait returns >128 when a trapped signal interrupts it; the step is still running then: wait again.
 while :; do
   interrupted=0

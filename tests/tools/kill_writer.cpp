@@ -2,8 +2,8 @@
 //   io_kill_writer write FILE DEFLATE FLOAT16   appends batches of 4 trajectories forever, printing the
 //                                               row count after each append() returned (flushed)
 //   io_kill_writer read FILE...                 prints "FILE ROWS" per file as TrajectoryReader sees it
-// Row g holds known values (rewards = g, latents = g + (k % 7) / 8, exact in float16 for g < 1024) so
-// the checker can verify every row without the writer.
+// Row g holds known values (rewards = g, latents = g + (k % 7) / 8, rounded to float16 when stored so)
+// so the checker can verify every row without the writer.
 #include <cstdio>
 #include <cstdlib>
 #include <string>

@@ -209,6 +209,48 @@ TrajectoryWriter::TrajectoryWriter(const std::string& path, const TrajectoryFile
   f.flush();
 }
 
+TrajectoryWriter::TrajectoryWriter() : impl_(std::make_unique<Impl>()) {}
+
+TrajectoryWriter TrajectoryWriter::reopen(const std::string& path, int64_t keep_before_version,
+                                          const TrajectoryStoreOptions& opt) {
+  int64_t keep = 0;
+  TrajectoryFileMeta meta;
+  {
+    TrajectoryReader r(path);  // validates schema and shapes
+    meta = r.meta();
+    if (r.rows() > 0) {
+      at::Tensor pv = r.read(0, r.rows()).policy_version;
+      while (keep < pv.size(0) && pv[keep].item<int64_t>() < keep_before_version) ++keep;
+    }
+  }
+  TrajectoryWriter w;
+  auto& I = *w.impl_;
+  I.path = path;
+  I.meta = meta;
+  I.opt = opt;
+  I.file = h5::File::open(path, true);
+  for (const auto& f : fields())
+    if (I.file.exists(f.name)) I.ds.emplace(f.name, I.file.dataset(f.name));
+  if (I.file.exists(kPrompts)) I.ds.emplace(kPrompts, I.file.dataset(kPrompts));
+  I.created = !I.ds.empty();
+  if (I.created) I.opt.float16 = meta.latents_dtype == "float16";  // else the caller's choice applies
+  for (auto& [name, d] : I.ds) d.resize_rows(keep);
+  I.rows = keep;
+  I.meta.n_trajectories = keep;
+  I.meta.policy_version_min = 0;
+  I.meta.policy_version_max = -1;
+  if (keep > 0) {
+    at::Tensor pv = I.ds.at("policy_version").read_rows(0, keep);
+    I.meta.policy_version_min = pv.min().item<int64_t>();
+    I.meta.policy_version_max = pv.max().item<int64_t>();
+  }
+  I.file.set_attr("policy_version_min", I.meta.policy_version_min);
+  I.file.set_attr("policy_version_max", I.meta.policy_version_max);
+  I.file.set_attr("n_trajectories", keep);
+  I.file.flush();
+  return w;
+}
+
 TrajectoryWriter::~TrajectoryWriter() {
   if (!impl_) return;
   try {

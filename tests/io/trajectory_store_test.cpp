@@ -306,3 +306,48 @@ TEST(TrajectoryStore, GlobalViewOverRanksAndSegments) {
   EXPECT_TRUE(at::equal(f.read_tensor("latents"), all.latents));
   EXPECT_TRUE(at::equal(f.read_tensor("images"), all.images));
 }
+
+TEST(TrajectoryStore, ReopenAfterResumeDropsLaterRows) {
+  TempDir dir;
+  const std::string path = dir.file("seg.h5");
+  std::vector<TrajectoryBatch> b;
+  for (int64_t v = 0; v < 3; ++v) {
+    b.push_back(make_batch(3, 4, {2}, 3 * v));
+    b.back().policy_version.fill_(v);
+  }
+  TrajectoryStoreOptions o;
+  o.float16 = true;
+  {
+    TrajectoryWriter w(path, meta(), o);
+    for (const auto& x : b) w.append(x);
+  }
+  // Resume from the checkpoint taken after policy version 1: the batch of version 2 is redone.
+  auto redo = make_batch(3, 4, {2}, 100);
+  redo.policy_version.fill_(2);
+  {
+    auto w = TrajectoryWriter::reopen(path, 2);
+    EXPECT_EQ(w.rows(), 6);
+    w.append(redo);
+    EXPECT_EQ(w.rows(), 9);
+  }
+  TrajectoryReader r(path);
+  EXPECT_EQ(r.rows(), 9);
+  EXPECT_EQ(r.meta().policy_version_min, 0);
+  EXPECT_EQ(r.meta().policy_version_max, 2);
+  EXPECT_EQ(r.meta().latents_dtype, "float16");
+  auto want = concat_batches({b[0], b[1], redo});
+  want.latents = want.latents.to(at::kHalf).to(at::kFloat);
+  want.eps = want.eps.to(at::kHalf).to(at::kFloat);
+  want.cond = want.cond.to(at::kHalf).to(at::kFloat);
+  expect_equal(r.read(), want);
+  // A file killed before its first batch reopens empty and takes the first batch.
+  {
+    TrajectoryWriter w(dir.file("empty.h5"), meta());
+  }
+  {
+    auto w = TrajectoryWriter::reopen(dir.file("empty.h5"), 0);
+    EXPECT_EQ(w.rows(), 0);
+    w.append(b[0]);
+  }
+  expect_equal(TrajectoryReader(dir.file("empty.h5")).read(), b[0]);
+}

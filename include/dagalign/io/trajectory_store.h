@@ -52,6 +52,12 @@ struct TrajectoryStoreOptions {
 class TrajectoryWriter {
  public:
   TrajectoryWriter(const std::string& path, const TrajectoryFileMeta& meta, const TrajectoryStoreOptions& opt = {});
+  // Continues an existing file after a resume: keeps its leading rows whose policy_version is below
+  // keep_before_version (rows are appended in sampling order, so versions never decrease), drops the
+  // rest (written after the checkpoint the run resumes from) and appends after them. The attributes and
+  // dataset layout are the file's; opt supplies fsync and which optional fields to keep.
+  static TrajectoryWriter reopen(const std::string& path, int64_t keep_before_version,
+                                 const TrajectoryStoreOptions& opt = {});
   ~TrajectoryWriter();  // closes; errors are logged, not thrown
   TrajectoryWriter(TrajectoryWriter&&) noexcept;
   TrajectoryWriter& operator=(TrajectoryWriter&&) noexcept;
@@ -63,6 +69,7 @@ class TrajectoryWriter {
   void close();  // flushes and closes; throws on failure
 
  private:
+  TrajectoryWriter();
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

@@ -1,0 +1,16 @@
+#pragma once
+// Preemption: the signal handler only sets a flag; ranks agree at the next step boundary (all-reduce of
+// the flag), checkpoint, and exit with kPreemptedExitCode so the batch script requeues the job.
+#include <string>
+
+namespace dagalign {
+
+constexpr int kPreemptedExitCode = 75;  // EX_TEMPFAIL: "checkpointed, requeue me"
+
+// Installs the handler for the named signal (USR1, USR2, TERM, INT); ConfigError on another name.
+void install_preempt_handler(const std::string& signal_name);
+bool preempt_requested();    // this process has received the signal
+void request_preempt();      // as if the signal had arrived (tests)
+void clear_preempt();
+
+}  // namespace dagalign

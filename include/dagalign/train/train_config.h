@@ -1,0 +1,49 @@
+#pragma once
+// All settings of a training run, registered as INI keys (see `dagalign train --help`).
+#include <string>
+
+#include "dagalign/algo/adamw.h"
+#include "dagalign/algo/objective.h"
+#include "dagalign/core/config.h"
+#include "dagalign/diffusion/sampler.h"
+#include "dagalign/diffusion/schedule.h"
+
+namespace dagalign {
+
+struct RunConfig {
+  std::string name = "run";
+  std::string dir = "runs/run";           // run directory (config, metrics, samples, checkpoints, trajectories)
+  int64_t seed = 0;
+  int threads = 0;                        // LibTorch threads per rank; 0: cores / local ranks
+  std::string resume = "auto";            // auto (newest valid checkpoint in dir, if any) | none | FILE
+  std::string preempt_signal = "USR2";    // USR1 | USR2 | TERM | INT
+  int checkpoint_every = 1;               // epochs
+  int keep_checkpoints = 3;
+  bool save_trajectories = true;          // HDF5 trajectory store
+  int trajectory_deflate = 0;             // 0: off, 1-9: deflate level
+};
+
+struct TrainerConfig {
+  RunConfig run;
+  std::string model = "toy2d";            // toy2d | a diffusers folder
+  ScheduleConfig schedule;
+  SamplerConfig sampler;
+  std::string log_prob_reduce = "mean";   // mean (official) | sum
+  int sample_batch_size = 16;             // trajectories per sampling batch (per rank)
+  int sample_batches = 4;                 // sampling batches per epoch (per rank)
+  int epochs = 100;
+  int batch_size = 8;                     // trajectories per training micro-batch (per rank)
+  int grad_accum = 4;                     // micro-batches per optimiser step
+  double max_grad_norm = 1.0;             // clipped separately for the policy and the flow
+  AdamWConfig adam;
+  ObjectiveConfig objective;
+  bool per_prompt_stats = true;           // DDPO advantages from per-prompt statistics
+  int stat_buffer = 16, stat_min_count = 16;
+
+  void add_to(Config& c);
+  // After parsing: derived settings and cross-key checks (throws ConfigError naming the keys).
+  void finalize();
+  int trajectories_per_epoch() const { return sample_batch_size * sample_batches; }  // per rank
+};
+
+}  // namespace dagalign

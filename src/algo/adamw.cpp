@@ -1,0 +1,32 @@
+#include "dagalign/algo/adamw.h"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+
+namespace dagalign {
+
+AdamW::AdamW(std::vector<at::Tensor> params, const AdamWConfig& cfg) : params_(std::move(params)), cfg_(cfg) {
+  for (const auto& p : params_) {
+    m_.push_back(at::zeros_like(p));
+    v_.push_back(at::zeros_like(p));
+  }
+}
+
+void AdamW::step() {
+  at::NoGradGuard no_grad;
+  ++step_;
+  const double bc1 = 1 - std::pow(cfg_.beta1, step_), bc2 = 1 - std::pow(cfg_.beta2, step_);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    auto& p = params_[i];
+    if (!p.grad().defined()) continue;
+    const auto& g = p.grad();
+    p.mul_(1 - cfg_.lr * cfg_.weight_decay);                // decoupled weight decay
+    m_[i].mul_(cfg_.beta1).add_(g, 1 - cfg_.beta1);         // m = b1 m + (1-b1) g
+    v_[i].mul_(cfg_.beta2).addcmul_(g, g, 1 - cfg_.beta2);  // v = b2 v + (1-b2) g^2
+    auto denom = (v_[i] / bc2).sqrt_().add_(cfg_.eps);      // sqrt(v_hat) + eps
+    p.addcdiv_(m_[i], denom, -cfg_.lr / bc1);               // p -= lr m_hat / denom
+  }
+}
+
+}  // namespace dagalign

@@ -1,0 +1,89 @@
+#include "dagalign/algo/objective.h"
+
+#include <algorithm>
+
+#include <ATen/ATen.h>
+
+#include "dagalign/core/config.h"
+#include "dagalign/core/error.h"
+
+namespace dagalign {
+
+Algorithm parse_algorithm(const std::string& s) {
+  if (s == "dagdb") return Algorithm::kDagDb;
+  if (s == "dagkl") return Algorithm::kDagKl;
+  if (s == "ddpo") return Algorithm::kDdpo;
+  throw ConfigError(cat("train.algorithm: unknown value '", s, "' (expected dagdb, dagkl or ddpo)"));
+}
+
+std::string algorithm_name(Algorithm a) {
+  switch (a) {
+    case Algorithm::kDagDb: return "dagdb";
+    case Algorithm::kDagKl: return "dagkl";
+    case Algorithm::kDdpo: return "ddpo";
+  }
+  return "?";
+}
+
+void ObjectiveConfig::add_to(Config& c) {
+  c.add("train.algorithm", &algorithm, algorithm, "objective: dagdb (DAG detailed balance), dagkl (DAG-KL), ddpo")
+      .add("train.reward_exp", &reward_exp, reward_exp, "beta: log-reward = beta * reward (DAG)")
+      .add("train.anneal", &anneal, anneal, "beta schedule: linear (0 -> beta over anneal_fraction of the epochs) or none")
+      .add("train.anneal_fraction", &anneal_fraction, anneal_fraction, "fraction of the epochs over which beta rises")
+      .add("train.unetreg", &unetreg, unetreg, "weight of the eps regulariser MEAN(eps - eps_old)^2 (DAG)")
+      .add("train.klpf", &klpf, klpf, "DAG-KL: weight of the PPO-clipped policy term")
+      .add("train.clip_range", &clip_range, clip_range, "PPO ratio clip range (DAG-KL, DDPO)")
+      .add("train.adv_clip_max", &adv_clip_max, adv_clip_max, "advantage clip (DAG-KL, DDPO)")
+      .add("train.fl_cache", &fl_cache, fl_cache,
+           "forward-looking reward once per state per update (true) or twice per transition as the official code (false)");
+}
+
+double ObjectiveConfig::beta(int epoch, int epochs) const {
+  if (anneal == "none") return reward_exp;
+  if (anneal != "linear") throw ConfigError(cat("train.anneal: unknown value '", anneal, "' (expected linear or none)"));
+  const double ramp = anneal_fraction * epochs;
+  return ramp <= 0 ? reward_exp : reward_exp * std::min(1.0, epoch / ramp);
+}
+
+Transitions gather_transitions(const TrajectoryBatch& b, const at::Tensor& traj, const at::Tensor& step,
+                               const NoiseSchedule& schedule, int steps, const at::Tensor& fl,
+                               const at::Tensor& advantages) {
+  const int64_t T = b.steps();
+  Transitions tr;
+  auto states = b.latents.flatten(0, 1);  // (N*(T+1), S...)
+  tr.x_t = states.index_select(0, traj * (T + 1) + step);
+  tr.x_prev = states.index_select(0, traj * (T + 1) + step + 1);
+  auto flat = traj * T + step;
+  tr.t = b.timesteps.flatten().index_select(0, flat);
+  tr.t_prev = tr.t - schedule.num_train_timesteps() / steps;
+  tr.log_pf_old = b.log_pf.flatten().index_select(0, flat);
+  tr.log_pb = b.log_pb.flatten().index_select(0, flat);
+  if (b.eps.defined()) tr.eps_old = b.eps.flatten(0, 1).index_select(0, flat);
+  if (b.cond.defined()) tr.cond = b.cond.index_select(0, traj);
+  tr.is_last = step == T - 1;
+  if (fl.defined()) {
+    tr.fl_t = fl.flatten().index_select(0, flat);
+    auto next = fl.flatten().index_select(0, traj * T + at::clamp_max(step + 1, T - 1));
+    tr.fl_prev = at::where(tr.is_last, b.rewards.index_select(0, traj).to(next.scalar_type()), next);
+  }
+  if (advantages.defined()) tr.advantages = advantages.index_select(0, traj);
+  return tr;
+}
+
+PolicyEval evaluate_policy(PolicyContext& ctx, const Transitions& tr) {
+  auto eps = cfg_eps(ctx.policy, tr.x_t, tr.t, tr.cond, ctx.uncond, ctx.sampler.guidance);
+  auto step = ddim_step(ctx.schedule, tr.x_t, eps, tr.t, tr.t_prev, ctx.sampler.eta, tr.x_prev, true,
+                        ctx.sampler.reduce);
+  return {step.log_prob, eps};
+}
+
+at::Tensor forward_looking_reward(EpsModel& model, const NoiseSchedule& schedule, const at::Tensor& x,
+                                  const at::Tensor& t, const at::Tensor& cond, const at::Tensor& rows,
+                                  const RewardOfX0& reward) {
+  at::NoGradGuard no_grad;
+  auto eps = model.eps(x, t, cond);  // conditional branch only, as the official code
+  auto x0 = predict_x0(schedule, x, eps, t);
+  return reward(x0, rows).to(x.scalar_type());
+}
+
+}  // namespace dagalign

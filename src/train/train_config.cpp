@@ -1,0 +1,70 @@
+#include "dagalign/train/train_config.h"
+
+#include "dagalign/core/error.h"
+
+namespace dagalign {
+
+void TrainerConfig::add_to(Config& c) {
+  c.add("run.name", &run.name, run.name, "run name (stored in every file the run writes)")
+      .add("run.dir", &run.dir, run.dir, "run directory")
+      .add("run.seed", &run.seed, run.seed, "seed of every random stream")
+      .add("run.threads", &run.threads, run.threads, "LibTorch threads per rank (0: cores / ranks on the host)")
+      .add("run.resume", &run.resume, run.resume, "auto (newest valid checkpoint in run.dir), none, or a checkpoint file")
+      .add("run.preempt_signal", &run.preempt_signal, run.preempt_signal,
+           "signal that asks for checkpoint-and-exit (exit code 75): USR1, USR2, TERM or INT")
+      .add("run.checkpoint_every", &run.checkpoint_every, run.checkpoint_every, "epochs between checkpoints")
+      .add("run.keep_checkpoints", &run.keep_checkpoints, run.keep_checkpoints, "checkpoints kept")
+      .add("run.save_trajectories", &run.save_trajectories, run.save_trajectories, "write trajectories to HDF5")
+      .add("run.trajectory_deflate", &run.trajectory_deflate, run.trajectory_deflate, "deflate level of trajectory files (0: off)")
+      .add("model.path", &model, model, "toy2d, or a diffusers folder (model_index.json, unet/, text_encoder/, ...)")
+      .add("schedule.num_train_timesteps", &schedule.num_train_timesteps, schedule.num_train_timesteps, "N")
+      .add("schedule.beta_start", &schedule.beta_start, schedule.beta_start, "first beta")
+      .add("schedule.beta_end", &schedule.beta_end, schedule.beta_end, "last beta")
+      .add("schedule.beta_schedule", &schedule.beta_schedule, schedule.beta_schedule, "scaled_linear or linear")
+      .add("schedule.steps_offset", &schedule.steps_offset, schedule.steps_offset, "DDIM steps_offset")
+      .add("sample.steps", &sampler.steps, sampler.steps, "DDIM steps per trajectory")
+      .add("sample.eta", &sampler.eta, sampler.eta, "DDIM eta")
+      .add("sample.guidance", &sampler.guidance, sampler.guidance, "classifier-free guidance scale (also at training)")
+      .add("sample.log_prob_reduce", &log_prob_reduce, log_prob_reduce,
+           "log-probabilities as the mean (official code) or the sum over state dimensions")
+      .add("sample.batch_size", &sample_batch_size, sample_batch_size, "trajectories per sampling batch, per rank")
+      .add("sample.batches_per_epoch", &sample_batches, sample_batches, "sampling batches per epoch, per rank")
+      .add("train.epochs", &epochs, epochs, "epochs (sample, then train on what was sampled)")
+      .add("train.batch_size", &batch_size, batch_size, "trajectories per training micro-batch, per rank")
+      .add("train.grad_accum", &grad_accum, grad_accum, "micro-batches per optimiser step")
+      .add("train.max_grad_norm", &max_grad_norm, max_grad_norm, "gradient-norm clip, policy and flow separately (0: off)")
+      .add("train.lr", &adam.lr, adam.lr, "AdamW learning rate")
+      .add("train.beta1", &adam.beta1, adam.beta1, "AdamW beta1")
+      .add("train.beta2", &adam.beta2, adam.beta2, "AdamW beta2")
+      .add("train.adam_eps", &adam.eps, adam.eps, "AdamW epsilon")
+      .add("train.weight_decay", &adam.weight_decay, adam.weight_decay, "AdamW decoupled weight decay")
+      .add("train.per_prompt_stats", &per_prompt_stats, per_prompt_stats, "DDPO: per-prompt reward statistics")
+      .add("train.stat_buffer", &stat_buffer, stat_buffer, "DDPO: rewards kept per prompt")
+      .add("train.stat_min_count", &stat_min_count, stat_min_count, "DDPO: rewards needed before per-prompt statistics apply");
+  objective.add_to(c);
+}
+
+void TrainerConfig::finalize() {
+  sampler.reduce = parse_log_prob_reduce(log_prob_reduce);
+  parse_algorithm(objective.algorithm);
+  auto positive = [](const char* key, double v) {
+    if (!(v > 0)) throw ConfigError(cat(key, " must be > 0, found ", v));
+  };
+  positive("sample.steps", sampler.steps);
+  positive("sample.eta", sampler.eta);
+  positive("sample.batch_size", sample_batch_size);
+  positive("sample.batches_per_epoch", sample_batches);
+  positive("train.epochs", epochs);
+  positive("train.batch_size", batch_size);
+  positive("train.grad_accum", grad_accum);
+  positive("train.lr", adam.lr);
+  positive("run.checkpoint_every", run.checkpoint_every);
+  const int per_update = batch_size * grad_accum;
+  if (trajectories_per_epoch() % per_update != 0)
+    throw ConfigError(cat("sample.batch_size * sample.batches_per_epoch (", trajectories_per_epoch(),
+                          ") must be a multiple of train.batch_size * train.grad_accum (", per_update, ")"));
+  if (objective.algorithm == "dagkl" && batch_size < 2)
+    throw ConfigError(cat("train.batch_size must be >= 2 for dagkl (leave-one-out baseline), found ", batch_size));
+}
+
+}  // namespace dagalign

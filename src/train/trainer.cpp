@@ -1,0 +1,211 @@
+#include "dagalign/train/trainer.h"
+
+#include <cmath>
+
+#include <ATen/ATen.h>
+
+#include "dagalign/algo/dag_db.h"
+#include "dagalign/algo/dag_kl.h"
+#include "dagalign/algo/ddpo.h"
+#include "dagalign/core/error.h"
+#include "dagalign/core/rng.h"
+#include "dagalign/diffusion/sampler.h"
+
+namespace dagalign {
+
+namespace {
+std::vector<at::Tensor> values(const NamedTensors& named) {
+  std::vector<at::Tensor> v;
+  for (const auto& [name, t] : named) v.push_back(t);
+  return v;
+}
+}  // namespace
+
+Trainer::Trainer(const TrainerConfig& cfg, World& world, Communicator& comm)
+    : cfg_(cfg), world_(world), comm_(comm), schedule_(cfg.schedule), algo_(parse_algorithm(cfg.objective.algorithm)),
+      tracker_(cfg.stat_buffer, cfg.stat_min_count) {
+  trainables_ = world.policy_trainables();
+  policy_params_ = values(trainables_);
+  if (algo_ != Algorithm::kDdpo) {
+    auto flow = world.flow_trainables();
+    flow_params_ = values(flow);
+    trainables_.insert(trainables_.end(), flow.begin(), flow.end());
+  }
+  std::vector<std::vector<at::Tensor>> groups{policy_params_};
+  if (!flow_params_.empty()) groups.push_back(flow_params_);
+  grads_ = std::make_unique<FlatGrads>(groups);
+  grads_->broadcast_parameters(comm_);  // every replica starts from rank 0's weights
+  opt_ = std::make_unique<AdamW>(values(trainables_), cfg.adam);
+}
+
+TrajectoryBatch Trainer::sample_epoch(int epoch) {
+  const int S = cfg_.sample_batch_size, T = cfg_.sampler.steps;
+  const int64_t n_local = cfg_.trajectories_per_epoch();
+  std::vector<TrajectoryBatch> parts;
+  for (int b = 0; b < cfg_.sample_batches; ++b) {
+    std::vector<uint64_t> seeds, prompt_seeds;
+    std::vector<at::Generator> gens;
+    for (int i = 0; i < S; ++i) {
+      const uint64_t g = comm_.rank() * n_local + b * S + i;  // global trajectory index
+      seeds.push_back(stream_seed(cfg_.run.seed, Purpose::kTrajectory, epoch, g));
+      prompt_seeds.push_back(stream_seed(cfg_.run.seed, Purpose::kPrompt, epoch, g));
+      gens.push_back(make_generator(seeds.back()));
+    }
+    TrajectoryBatch part;
+    {
+      auto scope = timer_.scope("sample");
+      auto prompts = world_.prompts(prompt_seeds);
+      part = sample_chain(world_.policy(), schedule_, cfg_.sampler, world_.state_shape(), gens, prompts.cond,
+                          world_.uncond());
+      part.prompts = prompts.prompts;
+      part.prompt_ids = prompts.ids;
+      part.seeds = at::tensor(std::vector<int64_t>(seeds.begin(), seeds.end()), at::kLong);
+      part.policy_version = at::full({S}, steps_, at::kLong);
+    }
+    try {
+      auto scope = timer_.scope("reward");
+      at::NoGradGuard no_grad;
+      auto decoded = world_.decode(part.latents.select(1, T));
+      auto r = world_.reward().score(decoded, part.prompts);
+      check_scores(world_.reward().name(), r, S);
+      part.rewards = r.to(at::kFloat);
+    } catch (...) {
+      part.rewards = at::full({S}, NAN, at::kFloat);  // the sampled trajectories are still written
+      if (sink_) sink_(part);
+      throw;
+    }
+    if (sink_) {
+      auto scope = timer_.scope("io");
+      sink_(part);
+    }
+    parts.push_back(std::move(part));
+  }
+  return TrajectoryBatch::cat(parts);
+}
+
+void Trainer::reward_stats(const TrajectoryBatch& batch, EpochStats& stats) {
+  auto all = comm_.allgather(batch.rewards.to(at::kDouble));
+  stats.trajectories = all.size(0);
+  stats.reward_mean = all.mean().item<double>();
+  stats.reward_std = all.size(0) > 1 ? all.std().item<double>() : 0.0;
+  stats.reward_max = all.max().item<double>();
+  stats.reward_min = all.min().item<double>();
+}
+
+at::Tensor Trainer::advantages(const TrajectoryBatch& batch) {
+  // Rewards and prompts of every rank, so per-prompt statistics see the global batch.
+  auto all = comm_.allgather(batch.rewards.to(at::kDouble).contiguous());
+  auto prompts = comm_.allgather_strings(batch.prompts);
+  std::vector<double> r(all.data_ptr<double>(), all.data_ptr<double>() + all.numel());
+  auto adv = cfg_.per_prompt_stats ? tracker_.update(prompts, r) : batch_advantages(r);
+  const int64_t n = batch.size(), begin = comm_.rank() * n;
+  return at::tensor(std::vector<double>(adv.begin() + begin, adv.begin() + begin + n), at::kDouble).to(at::kFloat);
+}
+
+// Forward-looking rewards of every state s_0 .. s_{T-1} of trajectories [begin, end): T evaluations per
+// trajectory (the terminal state uses the stored reward) instead of 2 per transition.
+at::Tensor Trainer::fl_rewards(const TrajectoryBatch& batch, int64_t begin, int64_t end) {
+  const int64_t T = batch.steps(), n = end - begin;
+  auto fl = at::zeros({batch.size(), T}, at::kFloat);
+  auto x = batch.latents.slice(0, begin, end).slice(1, 0, T).flatten(0, 1);
+  auto t = batch.timesteps.slice(0, begin, end).flatten();
+  auto rows = at::arange(begin, end, at::kLong).repeat_interleave(T);
+  auto cond = batch.cond.defined() ? batch.cond.index_select(0, rows) : at::Tensor();
+  const int64_t chunk = std::max<int64_t>(cfg_.sample_batch_size, 1);
+  auto out = fl.slice(0, begin, end).view({n * T});
+  for (int64_t i = 0; i < n * T; i += chunk) {
+    const int64_t j = std::min(n * T, i + chunk);
+    auto c = cond.defined() ? cond.slice(0, i, j) : at::Tensor();
+    out.slice(0, i, j).copy_(forward_looking_reward(world_.policy(), schedule_, x.slice(0, i, j), t.slice(0, i, j), c,
+                                                    rows.slice(0, i, j), reward_of_x0(batch)));
+  }
+  return fl;
+}
+
+RewardOfX0 Trainer::reward_of_x0(const TrajectoryBatch& batch) {
+  return [this, &batch](const at::Tensor& x0, const at::Tensor& rows) {
+    std::vector<std::string> prompts;
+    auto r = rows.contiguous();
+    for (int64_t i = 0; i < r.numel(); ++i) prompts.push_back(batch.prompts.at(r.data_ptr<int64_t>()[i]));
+    auto scores = world_.reward().score(world_.decode(x0), prompts);
+    check_scores(world_.reward().name(), scores, x0.size(0));
+    return scores;
+  };
+}
+
+// The official form: r(x0hat) of both states of every transition, evaluated per transition.
+void Trainer::fill_fl_naive(Transitions& tr, const TrajectoryBatch& batch, const at::Tensor& traj) {
+  auto f = reward_of_x0(batch);
+  tr.fl_t = forward_looking_reward(world_.policy(), schedule_, tr.x_t, tr.t, tr.cond, traj, f);
+  auto next = forward_looking_reward(world_.policy(), schedule_, tr.x_prev, at::clamp_min(tr.t_prev, 0), tr.cond, traj, f);
+  tr.fl_prev = at::where(tr.is_last, batch.rewards.index_select(0, traj).to(next.scalar_type()), next);
+}
+
+EpochStats Trainer::train_on(const TrajectoryBatch& batch, int epoch) {
+  auto scope = timer_.scope("train");
+  EpochStats stats;
+  stats.epoch = epoch;
+  stats.beta = cfg_.objective.beta(epoch, cfg_.epochs);
+  const int64_t N = batch.size(), T = batch.steps(), B = cfg_.batch_size, A = cfg_.grad_accum, U = B * A;
+  DAG_CHECK(N % U == 0, "train_on: ", N, " trajectories is not a multiple of batch_size * grad_accum = ", U);
+  auto adv = algo_ == Algorithm::kDdpo ? advantages(batch) : at::Tensor();
+  // Each trajectory visits its T transitions in its own random order (seeded by the trajectory).
+  std::vector<at::Tensor> perm_rows;
+  auto seeds = batch.seeds.contiguous();
+  for (int64_t i = 0; i < N; ++i) {
+    auto g = make_generator(stream_seed(static_cast<uint64_t>(seeds.data_ptr<int64_t>()[i]), Purpose::kShuffle));
+    perm_rows.push_back(at::randperm(T, g, at::kLong));
+  }
+  auto perms = at::stack(perm_rows);
+  PolicyContext ctx{world_.policy(), algo_ == Algorithm::kDdpo ? nullptr : &world_.flow(), schedule_, cfg_.sampler,
+                    world_.uncond()};
+  std::map<std::string, double> sums;
+  int64_t micro = 0;
+  for (int64_t u = 0; u < N / U; ++u) {
+    const bool dag = algo_ != Algorithm::kDdpo;
+    auto fl = dag && cfg_.objective.fl_cache ? fl_rewards(batch, u * U, (u + 1) * U) : at::Tensor();
+    for (int64_t m = 0; m < A; ++m) {
+      auto traj = at::arange(u * U + m * B, u * U + (m + 1) * B, at::kLong);
+      for (int64_t j = 0; j < T; ++j) {
+        auto step = perms.index_select(0, traj).select(1, j).contiguous();
+        auto tr = gather_transitions(batch, traj, step, schedule_, cfg_.sampler.steps, fl, adv);
+        if (dag && !cfg_.objective.fl_cache) fill_fl_naive(tr, batch, traj);
+        LossTerms terms = algo_ == Algorithm::kDagDb   ? dag_db_loss(ctx, tr, cfg_.objective, stats.beta)
+                          : algo_ == Algorithm::kDagKl ? dag_kl_loss(ctx, tr, cfg_.objective, stats.beta)
+                                                       : ddpo_loss(ctx, tr, cfg_.objective);
+        // loss = mean_batch(L) / (grad_accum * T): the accumulated gradient is the mean over the update.
+        (terms.loss / static_cast<double>(A * T)).backward();
+        for (const auto& [k, v] : terms.stats) sums[k] += v;
+        sums["loss"] += terms.loss.item<double>();
+        ++micro;
+      }
+    }
+    optimiser_step(stats);
+  }
+  // Means over micro-batches, then over ranks (one collective).
+  std::vector<double> v;
+  for (const auto& [k, s] : sums) v.push_back(s / micro);
+  v.push_back(stats.grad_norm_policy);
+  v.push_back(stats.grad_norm_flow);
+  v = comm_.allreduce_sum(v);
+  size_t i = 0;
+  for (const auto& [k, s] : sums) stats.loss[k] = v[i++] / comm_.size();
+  stats.grad_norm_policy = v[i++] / comm_.size();
+  stats.grad_norm_flow = v[i++] / comm_.size();
+  stats.transitions = N * T * comm_.size();
+  return stats;
+}
+
+void Trainer::optimiser_step(EpochStats& stats) {
+  grads_->allreduce_mean(comm_);
+  if (cfg_.max_grad_norm > 0) {
+    auto norms = grads_->clip_groups(std::vector<double>(grads_->groups(), cfg_.max_grad_norm));
+    stats.grad_norm_policy = norms[0];  // of the last step of the epoch
+    if (norms.size() > 1) stats.grad_norm_flow = norms[1];
+  }
+  opt_->step();
+  grads_->zero();
+  ++steps_;
+}
+
+}  // namespace dagalign

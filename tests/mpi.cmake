@@ -22,3 +22,11 @@ target_compile_options(mpi_abort_on_throw PRIVATE ${DAGALIGN_WARNINGS})
 add_test(NAME mpi.abort_on_throw
          COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/expect_abort.sh ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:mpi_abort_on_throw> 60)
 set_tests_properties(mpi.abort_on_throw PROPERTIES LABELS mpi TIMEOUT 120)
+
+# Start-up program for the Slurm launch test (label slurm: a local one-node cluster, tests/slurm/cluster.sh).
+add_executable(mpi_world_check ${CMAKE_CURRENT_SOURCE_DIR}/mpi/world_check.cpp)
+target_link_libraries(mpi_world_check PRIVATE dagalign_dist)
+target_compile_options(mpi_world_check PRIVATE ${DAGALIGN_WARNINGS})
+add_test(NAME slurm.world_size_check
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/mpi/slurm_world.sh $<TARGET_FILE:mpi_world_check>)
+set_tests_properties(slurm.world_size_check PROPERTIES LABELS slurm TIMEOUT 600 RESOURCE_LOCK slurm_cluster)

@@ -16,12 +16,13 @@ TARGETS=${TARGETS:-"dagalign_dist nccl_smoke"}
 
 [ -x "$CUDA_HOME/bin/nvcc" ] || { echo "build-cuda: no nvcc at $CUDA_HOME/bin/nvcc (set CUDA_HOME)" >&2; exit 2; }
 mkdir -p "$DEPS"
-wheel=$(ls "$DEPS"/torch-"$TORCH_VERSION"-*manylinux*_x86_64.whl 2>/dev/null | head -1 || true)
+find_wheel() { find "$DEPS" -maxdepth 1 -name "torch-$TORCH_VERSION-*manylinux*_x86_64.whl" | head -1; }
+wheel=$(find_wheel)
 if [ -z "$wheel" ]; then
   echo "build-cuda: downloading torch==$TORCH_VERSION (Linux x86_64 wheel, ~530 MB) into $DEPS"
   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.11 \
     --platform manylinux_2_28_x86_64 -d "$DEPS" "torch==$TORCH_VERSION"
-  wheel=$(ls "$DEPS"/torch-"$TORCH_VERSION"-*manylinux*_x86_64.whl | head -1)
+  wheel=$(find_wheel)
 fi
 TORCH="$DEPS/torch-$TORCH_VERSION"
 if [ ! -f "$TORCH/.unpacked" ]; then
@@ -46,7 +47,7 @@ if [ ! -f "$EXTRA/.unpacked" ]; then
   pipdl "cuda-toolkit==$toolkit"
   cufile=$(unzip -p "$DEPS"/wheels/cuda_toolkit-"$toolkit"-*.whl '*/METADATA' \
              | sed -n "s/^Requires-Dist: \(nvidia-cufile==[0-9.*]*\); .*extra == 'cufile'.*/\1/p")
-  echo "build-cuda: torch $TORCH_VERSION pins:" $pins "$cufile"
+  echo "build-cuda: torch $TORCH_VERSION pins: $(echo "$pins" | tr '\n' ' ')$cufile"
   # shellcheck disable=SC2086
   pipdl $pins "$cufile"
   rm -rf "$EXTRA" && mkdir -p "$EXTRA"

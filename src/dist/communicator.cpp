@@ -61,6 +61,12 @@ const char* env(const char* name) {
 
 }  // namespace
 
+namespace detail {
+int g_mpirun_launch_at_init = -1;
+}
+
+bool mpirun_launched_now() { return env("OMPI_MCA_orte_launch") || env("OMPI_MCA_orte_hnp_uri"); }
+
 std::unique_ptr<Communicator> make_self_communicator() { return std::make_unique<SelfCommunicator>(); }
 
 bool launched_by_mpi() {
@@ -74,8 +80,11 @@ void check_slurm_world(int world_size) {
   if (!env("SLURM_JOB_ID")) return;
   if (const char* s = env("DAGALIGN_SKIP_SLURM_CHECK"); s && std::string(s) != "0") return;
   // mpirun inside an allocation starts its ranks through ORTE daemons: then `mpirun -np` decides the
-  // world and SLURM_* describe the daemons' step, not the ranks.
-  if (env("OMPI_MCA_orte_launch") || env("OMPI_MCA_orte_hnp_uri")) return;
+  // world and SLURM_* describe the daemons' step, not the ranks. Judged from the environment before
+  // MPI_Init: a singleton MPI_Init sets these variables in its own process.
+  bool by_mpirun = detail::g_mpirun_launch_at_init >= 0 ? detail::g_mpirun_launch_at_init == 1
+                                                          : mpirun_launched_now();
+  if (by_mpirun) return;
   const char* key = env("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS";
   const char* v = env(key);
   if (!v) return;
@@ -83,8 +92,9 @@ void check_slurm_world(int world_size) {
   long tasks = std::strtol(v, &end, 10);
   DAG_CHECK(end && *end == '\0' && tasks > 0, "Slurm: ", key, "='", v, "' is not a positive integer");
   DAG_CHECK(tasks == world_size, "Slurm: ", key, "=", tasks, " but the MPI world has ", world_size,
-            " rank(s): every task would run alone as 'rank 0 of 1'. Launch with `srun --mpi=pmix` "
-            "(check `srun --mpi=list`) or mpirun; set DAGALIGN_SKIP_SLURM_CHECK=1 if this is deliberate");
+            " rank(s): the tasks do not form one MPI world (N copies of 'rank 0 of 1': MPI without PMIx "
+            "under srun, or a batch script that starts the program without srun). Launch with "
+            "`srun --mpi=pmix` (see `srun --mpi=list`) or mpirun; DAGALIGN_SKIP_SLURM_CHECK=1 skips this check");
 }
 
 std::string startup_banner(const Communicator& comm) {

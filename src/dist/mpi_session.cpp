@@ -27,6 +27,7 @@ MpiSession::MpiSession(int* argc, char*** argv, bool force) {
   int init = 0;
   MPI_Initialized(&init);
   if (init || !(force || launched_by_mpi())) return;
+  detail::g_mpirun_launch_at_init = mpirun_launched_now() ? 1 : 0;
   int provided = 0;
   mpi_check(MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided), "Init_thread");
   owned_ = true;

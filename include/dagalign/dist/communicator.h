@@ -90,6 +90,13 @@ std::unique_ptr<Communicator> make_communicator(const std::string& backend = "au
 // inside an allocation on purpose).
 void check_slurm_world(int world_size);
 
+// True when the environment says mpirun's daemons (ORTE) started this process (OMPI_MCA_orte_launch,
+// OMPI_MCA_orte_hnp_uri). MpiSession records it before MPI_Init (a singleton init sets them too).
+bool mpirun_launched_now();
+namespace detail {
+extern int g_mpirun_launch_at_init;  // -1: MPI not initialised by MpiSession; else 0/1
+}
+
 // "host vm rank 1/2 local 1/2 device cpu backend mpi"
 std::string startup_banner(const Communicator& comm);
 // Every rank prints its banner (stdout, prefixed with the rank).

@@ -19,9 +19,17 @@ endforeach()
 add_executable(mpi_abort_on_throw ${CMAKE_CURRENT_SOURCE_DIR}/mpi/abort_on_throw.cpp)
 target_link_libraries(mpi_abort_on_throw PRIVATE dagalign_dist)
 target_compile_options(mpi_abort_on_throw PRIVATE ${DAGALIGN_WARNINGS})
-add_test(NAME mpi.abort_on_throw
-         COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/expect_abort.sh ${MPIEXEC_EXECUTABLE} $<TARGET_FILE:mpi_abort_on_throw> 60)
-set_tests_properties(mpi.abort_on_throw PROPERTIES LABELS mpi TIMEOUT 120)
+# A rank that throws (the code's own path), dies of SIGKILL, or calls exit(1) without MPI_Finalize.
+foreach(mode throw kill exit)
+  set(arg "")
+  if(NOT mode STREQUAL "throw")
+    set(arg --${mode})
+  endif()
+  add_test(NAME mpi.abort_on_${mode}
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/expect_abort.sh ${MPIEXEC_EXECUTABLE} 60
+                   $<TARGET_FILE:mpi_abort_on_throw> ${arg})
+  set_tests_properties(mpi.abort_on_${mode} PROPERTIES LABELS mpi TIMEOUT 120)
+endforeach()
 
 # Start-up program for the Slurm launch test (label slurm: a local one-node cluster, tests/slurm/cluster.sh).
 add_executable(mpi_world_check ${CMAKE_CURRENT_SOURCE_DIR}/mpi/world_check.cpp)

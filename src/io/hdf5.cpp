@@ -1,6 +1,7 @@
 #include "dagalign/io/hdf5.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <mutex>

@@ -31,7 +31,7 @@ at::Tensor LoraLinearImpl::forward(const at::Tensor& x) {
   return y;
 }
 
-void LoraLinearImpl::add_adapter(int64_t rank, double alpha, at::Generator gen) {
+void LoraLinearImpl::add_adapter(int64_t rank, double alpha, c10::optional<at::Generator> gen) {
   DAG_CHECK(rank > 0, "LoRA rank must be positive, got ", rank);
   DAG_CHECK(!has_adapter(), "LoRA adapter already present on this layer");
   auto opts = weight.options();

@@ -18,9 +18,9 @@ class LoraLinearImpl : public torch::nn::Module {
   // Adds an adapter of rank r: A ~ N(0, (1/r)^2) (peft init_lora_weights="gaussian", diffusers
   // LoRALinearLayer: std = 1/r), B = 0, so the layer's output is unchanged until B trains.
   // A fresh adapter is trainable; the caller freezes the base (weight/bias) separately.
-  void add_adapter(int64_t rank, double alpha, at::Generator gen);
+  void add_adapter(int64_t rank, double alpha, c10::optional<at::Generator> gen = c10::nullopt);
   void remove_adapter();
-  bool has_adapter() const { return lora_A.ptr() != nullptr; }
+  bool has_adapter() const { return !lora_A.is_empty(); }
   // W <- W + (alpha/r) B A, then drops the adapter: forward is unchanged (up to rounding).
   void merge_adapter();
   double scale() const { return rank_ > 0 ? alpha_ / static_cast<double>(rank_) : 0.0; }

@@ -19,6 +19,7 @@ struct Recompute : torch::CustomClassHolder {
   BlockFn fn;
   std::vector<bool> defined;  // positions of the defined inputs among fn's arguments
   size_t n_inputs = 0;        // defined inputs passed to apply (then the params)
+  std::vector<bool> out_defined;  // positions of fn's defined outputs (only those pass through autograd)
   AutocastState autocast;
 };
 
@@ -29,7 +30,10 @@ struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
     all.insert(all.end(), params.begin(), params.end());
     ctx->save_for_backward(all);
     ctx->saved_data["rc"] = c10::IValue::make_capsule(rc);
-    return rc->fn(expand(*rc, inputs));  // grad mode is off here (Function::apply)
+    variable_list out = rc->fn(expand(*rc, inputs));  // grad mode is off here (Function::apply)
+    rc->out_defined.clear();
+    for (const auto& o : out) rc->out_defined.push_back(o.defined());
+    return defined_only(out);
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_out) {
@@ -57,7 +61,7 @@ struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
     {
       AutocastGuard autocast(rc->autocast);  // the backward thread's autocast state is not the forward's
       at::AutoGradMode grad(true);
-      outputs = rc->fn(expand(*rc, inputs));
+      outputs = defined_only(rc->fn(expand(*rc, inputs)));
     }
     DAG_CHECK(outputs.size() == grad_out.size(), "checkpoint: recomputation returned ", outputs.size(),
               " outputs, forward returned ", grad_out.size());
@@ -73,6 +77,13 @@ struct CheckpointFunction : torch::autograd::Function<CheckpointFunction> {
                                             /*create_graph=*/false, /*allow_unused=*/true);
     for (size_t k = 0; k < g.size(); ++k) result[1 + target_slot[k]] = g[k];
     return result;
+  }
+
+  static variable_list defined_only(const variable_list& v) {
+    variable_list out;
+    for (const auto& t : v)
+      if (t.defined()) out.push_back(t);
+    return out;
   }
 
   // Re-inserts undefined tensors where fn expects them.
@@ -105,7 +116,11 @@ std::vector<at::Tensor> checkpoint(BlockFn fn, const std::vector<at::Tensor>& in
   std::vector<at::Tensor> trainable;
   for (const auto& p : params)
     if (p.requires_grad()) trainable.push_back(p);
-  return CheckpointFunction::apply(rc, at::TensorList(defined_inputs), at::TensorList(trainable));
+  variable_list out = CheckpointFunction::apply(rc, at::TensorList(defined_inputs), at::TensorList(trainable));
+  std::vector<at::Tensor> all;  // fn's outputs with the undefined ones back in place
+  size_t k = 0;
+  for (bool d : rc->out_defined) all.push_back(d ? out[k++] : at::Tensor());
+  return all;
 }
 
 }  // namespace dagalign

@@ -15,7 +15,7 @@ namespace dagalign {
 
 using BlockFn = std::function<std::vector<at::Tensor>(const std::vector<at::Tensor>&)>;
 
-// Undefined inputs are allowed (passed to fn as undefined). Without grad mode, or when nothing
+// Undefined inputs and outputs are allowed (they bypass autograd). Without grad mode, or when nothing
 // requires grad, it is simply fn(inputs).
 std::vector<at::Tensor> checkpoint(BlockFn fn, const std::vector<at::Tensor>& inputs,
                                    const std::vector<at::Tensor>& params);

@@ -496,7 +496,13 @@ File File::open(const std::string& path, bool writable) {
   if (!probe) throw Error(cat("HDF5 file ", path, ": cannot open (", std::strerror(errno), ")"));
   std::fclose(probe);
   hid_t f = H5Fopen(path.c_str(), writable ? H5F_ACC_RDWR : H5F_ACC_RDONLY, H5P_DEFAULT);
-  if (f < 0) h5::fail(path, "", "cannot open file (truncated, corrupt or not HDF5?)");
+  if (f < 0) {
+    std::string stack = error_stack();
+    if (stack.find("unable to lock file") != std::string::npos)  // another process has it open for writing
+      throw Error(cat("HDF5 file ", path, ": cannot open, it is locked (another process writes it? to read it anyway set "
+                      "HDF5_USE_FILE_LOCKING=FALSE) (", stack, ")"));
+    throw Error(cat("HDF5 file ", path, ": cannot open file (truncated, corrupt or not HDF5?) (", stack, ")"));
+  }
   return File(f, path, "/");
 }
 

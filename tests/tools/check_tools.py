@@ -189,6 +189,13 @@ def case_inspect(run_dir, out, binary):
     assert p.returncode == 1 and bad in p.stderr and "truncated" in p.stderr, p.stderr
     p = run([binary, "inspect", os.path.join(out, "missing.h5")], ok=False)
     assert p.returncode == 1 and "missing.h5" in p.stderr, p.stderr
+    # A file another process has open for writing is locked (HDF5 1.10): the message says what to do.
+    live = os.path.join(out, "live.h5")
+    with h5py.File(live, "w") as h:
+        h["x"] = np.arange(3)
+        h.flush()
+        p = run([binary, "inspect", live], ok=False)
+    assert p.returncode == 1 and live in p.stderr and "HDF5_USE_FILE_LOCKING=FALSE" in p.stderr, p.stderr
 
 
 def main():

@@ -493,6 +493,10 @@ TrajectorySet::TrajectorySet(const std::string& glob, const TrajectoryExpect& ex
 
 TrajectorySet::TrajectorySet(const std::vector<std::string>& files, const TrajectoryExpect& expect) : expect_(expect) {
   for (const auto& p : files) {
+    {  // a glob like trajectories/*.h5 also matches the index: skip it (its rows are the files' rows)
+      auto f = h5::File::open(p);
+      if (f.has_attr("kind") && f.attr_class("kind") == 's' && f.attr_string("kind") == "trajectory-index") continue;
+    }
     TrajectoryReader r(p, expect);
     if (!files_.empty() && r.rows() > 0 && rows_ > 0) {
       const auto& m0 = files_.front().meta;

@@ -305,6 +305,10 @@ TEST(TrajectoryStore, GlobalViewOverRanksAndSegments) {
   EXPECT_TRUE(at::equal(f.read_tensor("rewards"), all.rewards));
   EXPECT_TRUE(at::equal(f.read_tensor("latents"), all.latents));
   EXPECT_TRUE(at::equal(f.read_tensor("images"), all.images));
+  // A glob that also matches index.h5 skips it.
+  TrajectorySet again(run + "/trajectories/*.h5");
+  EXPECT_EQ(again.files().size(), 4u);
+  expect_equal(again.read_all(), all);
 }
 
 TEST(TrajectoryStore, ReopenAfterResumeDropsLaterRows) {

@@ -114,6 +114,7 @@ std::vector<std::string> glob_files(const std::string& pattern);
 
 // The global view over many files (all ranks, all segments): rows numbered file after file in sorted
 // path order. Files are opened on demand; the per-file row counts are read once at construction.
+// Index files (kind "trajectory-index") matched by the glob are skipped.
 class TrajectorySet {
  public:
   struct Entry {

@@ -183,11 +183,15 @@ std::string ClipTokenizer::normalize(const std::string& text) const {
   UErrorCode status = U_ZERO_ERROR;
   const icu::Normalizer2* nfc = icu::Normalizer2::getNFCInstance(status);
   DAG_CHECK(U_SUCCESS(status), "CLIP tokenizer: ICU NFC normalizer unavailable (", u_errorName(status), ")");
-  code_points(text);  // validates UTF-8 with a clear error
-  icu::UnicodeString s = nfc->normalize(icu::UnicodeString::fromUTF8(text), status);
-  DAG_CHECK(U_SUCCESS(status), "CLIP tokenizer: NFC failed (", u_errorName(status), ") for \"", text, "\"");
   std::string composed;
-  s.toUTF8String(composed);
+  if (std::all_of(text.begin(), text.end(), [](char ch) { return uint8_t(ch) < 0x80; })) {
+    composed = text;  // ASCII is already in NFC
+  } else {
+    code_points(text);  // validates UTF-8 with a clear error
+    icu::UnicodeString s = nfc->normalize(icu::UnicodeString::fromUTF8(text), status);
+    DAG_CHECK(U_SUCCESS(status), "CLIP tokenizer: NFC failed (", u_errorName(status), ") for \"", text, "\"");
+    s.toUTF8String(composed);
+  }
   // \s+ -> " ", then lowercase each code point on its own (full mapping, e.g. U+0130 -> "i\u0307"; no
   // final-sigma context, like tokenizers' Lowercase normalizer).
   std::string out;

@@ -10,6 +10,7 @@
 
 #include "dagalign/core/error.h"
 #include "dagalign/models/clip_text_model.h"
+#include "dagalign/weights/diffusers_folder.h"
 #include "dagalign/weights/safetensors.h"
 #include "dagalign/weights/state_dict.h"
 
@@ -123,4 +124,38 @@ TEST(ClipTextModel, ConfigErrorsNameFileAndKey) {
   } catch (const ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("'hidden_size'"), std::string::npos) << e.what();
   }
+}
+
+TEST(ClipTextModel, OwnWriterFolderLoadsStrictlyAndNamesBadKeys) {
+  namespace fs = std::filesystem;
+  const std::string dir = testing::TempDir() + "/dagalign_clip_text_folder_" + std::to_string(::getpid());
+  fs::remove_all(dir);
+  const auto config = read_json_file(kData + "/tiny_sd/text_encoder/config.json");
+  ClipTextModel src(ClipTextConfig::from_json(config, "config.json"));
+  auto weights = state_dict(*src);
+  weights["text_model.embeddings.position_ids"] = at::arange(77).unsqueeze(0);  // older files carry it
+  write_model_index(dir, {{"_class_name", "StableDiffusionPipeline"}, {"text_encoder", {"transformers", "CLIPTextModel"}}});
+  write_component(dir, "text_encoder", config, weights);
+  auto loaded = load_clip_text_model(dir);
+  for (const auto& [k, v] : state_dict(*loaded)) EXPECT_TRUE(at::equal(v, weights.at(k))) << k;
+  const std::string file = dir + "/text_encoder/model.safetensors";
+  const auto error_of = [&](TensorMap w) {
+    write_safetensors(file, w);
+    try {
+      load_clip_text_model(dir);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  auto w = weights;
+  w.erase("text_model.encoder.layers.2.mlp.fc2.bias");
+  auto msg = error_of(w);
+  EXPECT_NE(msg.find(file), std::string::npos) << msg;
+  EXPECT_NE(msg.find("missing: text_model.encoder.layers.2.mlp.fc2.bias"), std::string::npos) << msg;
+  w = weights;
+  w["text_model.final_layer_norm.weight"] = at::ones({1});
+  msg = error_of(w);
+  EXPECT_NE(msg.find("text_model.final_layer_norm.weight: expected [32], found [1]"), std::string::npos) << msg;
+  fs::remove_all(dir);
 }

@@ -15,6 +15,8 @@ int bench(const Args& args);     // dagalign bench <what>; the benches are liste
 int bench_allreduce(const Args& args);  // dagalign bench allreduce (src/cli/bench_allreduce.cpp; mpirun -np 2)
 
 int inspect(const Args& args);   // dagalign inspect FILE.h5: schema, counts, datasets, statistics, config
+int sample(const Args& args);    // dagalign sample: text-to-image grid from a diffusers SD folder (src/cli/sample.cpp)
 int bench_io(const Args& args);  // dagalign bench io: HDF5 trajectory write throughput vs raw writes (src/cli/bench_io.cpp)
+int bench_clip(const Args& args);  // dagalign bench clip: CLIP tokenizer prompts/s, text-encoder forward (src/cli/bench_clip.cpp)
 
 }  // namespace dagalign::cli

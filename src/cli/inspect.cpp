@@ -59,6 +59,7 @@ void print_datasets(const h5::File& f, int64_t max_rows) {
     ++n;
     std::string layout;
     auto c = d.chunk();
+    if (d.is_virtual()) layout = "virtual";
     if (!c.empty()) layout = "chunks " + shape_text(c);
     if (int lv = d.deflate_level()) layout += " deflate " + std::to_string(lv);
     std::printf("  %-40s %-8s %-22s %s\n", p.c_str(), d.type_name().c_str(), shape_text(d.shape()).c_str(), layout.c_str());

@@ -555,6 +555,11 @@ std::string Dataset::type_name() const {
 
 bool Dataset::chunked() const { return !chunk().empty(); }
 
+bool Dataset::is_virtual() const {
+  PropList p(H5Dget_create_plist(id_), file_, name_);
+  return H5Pget_layout(p.id()) == H5D_VIRTUAL;
+}
+
 std::vector<int64_t> Dataset::chunk() const {
   PropList p(H5Dget_create_plist(id_), file_, name_);
   if (H5Pget_layout(p.id()) != H5D_CHUNKED) return {};

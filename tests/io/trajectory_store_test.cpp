@@ -302,6 +302,8 @@ TEST(TrajectoryStore, GlobalViewOverRanksAndSegments) {
                                       "seg-000001.rank-001.h5"}));
   EXPECT_TRUE(at::equal(f.read_tensor("rows"), at::tensor({2, 3, 2, 3}, at::kLong)));
   EXPECT_TRUE(at::equal(f.read_tensor("first_row"), at::tensor({0, 2, 5, 7}, at::kLong)));
+  EXPECT_TRUE(f.dataset("rewards").is_virtual());
+  EXPECT_FALSE(f.dataset("rows").is_virtual());
   EXPECT_TRUE(at::equal(f.read_tensor("rewards"), all.rewards));
   EXPECT_TRUE(at::equal(f.read_tensor("latents"), all.latents));
   EXPECT_TRUE(at::equal(f.read_tensor("images"), all.images));

@@ -178,7 +178,7 @@ def case_inspect(run_dir, out, binary):
     np.testing.assert_allclose([mean, std, lo, hi], [kl.mean(), kl.std(), kl.min(), kl.max()], rtol=1e-5)
     assert "metrics: 12 epochs (0..11)" in text, text
     text = run([binary, "inspect", os.path.join(run_dir, "trajectories", "index.h5")]).stdout
-    assert "index: 4 files, 40 trajectories" in text, text
+    assert "index: 4 files, 40 trajectories" in text and "virtual" in text, text
     n, _ = stats_line(text, "rewards")
     assert n == 40
     # Errors name the file: a truncated copy, a missing file.

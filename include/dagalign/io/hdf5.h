@@ -136,6 +136,7 @@ class Dataset : public Object {
   bool is_string() const;
   std::string type_name() const;        // "float32", "float16", "int64", "uint8", "string", ...
   bool chunked() const;
+  bool is_virtual() const;              // a virtual dataset (VDS) mapping other files
   std::vector<int64_t> chunk() const;   // empty if contiguous
   int deflate_level() const;            // 0 if none
 

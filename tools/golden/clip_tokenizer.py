@@ -189,7 +189,7 @@ def main():
         ids = tok(p, add_special_tokens=False)["input_ids"]
         padded = tok(p, padding="max_length", max_length=77, truncation=True)["input_ids"]
         case = {"prompt": p, "ids": ids, "padded": padded}
-        if i % 8 == 0:
+        if i % 8 == 0 or "!" in p:  # SD 2.x pads with "!", which then splits off as a special token
             case["padded_bang"] = tok_bang(p, padding="max_length", max_length=77, truncation=True)["input_ids"]
         cases.append(case)
         if openai_tok is not None:

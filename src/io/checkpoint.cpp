@@ -124,6 +124,13 @@ void write(const std::string& file, const CheckpointData& data, const Options& o
   std::error_code ec;
   fs::rename(tmp, target, ec);
   if (ec) throw Error(cat("checkpoint ", file, ": rename from ", tmp, " failed (", ec.message(), ")"));
+  // dir/latest.h5 -> the file just written (relative symlink, replaced atomically), for people and scripts;
+  // resume uses find_latest_valid(), which does not trust it.
+  const fs::path link = dir / "latest.h5", link_tmp = dir / "latest.h5.tmp";
+  fs::remove(link_tmp, ec);
+  fs::create_symlink(target.filename(), link_tmp, ec);
+  if (!ec) fs::rename(link_tmp, link, ec);
+  if (ec) log::warn(cat("checkpoint ", file, ": cannot update ", link.string(), " (", ec.message(), ")"));
   if (opt.fsync) fsync_path(dir.string(), true);
   if (opt.keep_last > 0) prune(dir.string(), opt.keep_last);
 }

@@ -88,6 +88,8 @@ TEST(Checkpoint, KeepLastK) {
   ASSERT_EQ(l.size(), 2u);
   EXPECT_EQ(l[0].first, 8);
   EXPECT_EQ(l[1].first, 10);
+  EXPECT_EQ(fs::read_symlink(dir.path / "latest.h5"), "epoch-000010.h5");
+  EXPECT_EQ(checkpoint::read((dir.path / "latest.h5").string()).int_attr("epoch"), 10);
 }
 
 TEST(Checkpoint, FindLatestValidSkipsBadOnesWithReasons) {

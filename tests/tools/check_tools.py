@@ -39,7 +39,8 @@ def check_png(path):
 def case_files(run_dir, expect):
     import h5py
     files = sorted(glob.glob(os.path.join(run_dir, "**", "*.h5"), recursive=True))
-    assert len(files) == 8, files  # 4 segments, index, images, metrics, checkpoint
+    assert len(files) == 9, files  # 4 segments, index, images, metrics, checkpoint + latest.h5 symlink to it
+    assert os.readlink(os.path.join(run_dir, "checkpoints", "latest.h5")) == "epoch-000003.h5"
     for f in files:
         run(["h5dump", "-H", f])
     rewards, x0 = [], []

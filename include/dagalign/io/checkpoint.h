@@ -44,7 +44,8 @@ struct Options {
 
 // dir/epoch-000010.h5
 std::string path(const std::string& dir, int64_t epoch);
-// Atomic write of `data` to file (see above); creates the folder. Names reserved for the format
+// Atomic write of `data` to file (see above); creates the folder and points the symlink
+// <folder>/latest.h5 at the new file. Names reserved for the format
 // (schema_version, kind, complete, created, git_revision) may not be used as attribute names.
 void write(const std::string& file, const CheckpointData& data, const Options& opt = {});
 // Reads and validates (schema_version, kind, complete marker, every dataset readable); throws Error

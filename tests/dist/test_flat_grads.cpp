@@ -88,6 +88,28 @@ TEST(FlatGrads, ReplacedGradIsDetectedAndRebound) {
   EXPECT_TRUE(fg.buffer().narrow(0, 12, 3).equal(gb));
 }
 
+// DDPO trains no flow net: an empty group must be harmless (norm 0, clipping a no-op).
+TEST(FlatGrads, EmptyGroupsAreHarmless) {
+  Model m;
+  FlatGrads fg(std::vector<std::vector<at::Tensor>>{{m.W, m.b, m.v}, {}});
+  ASSERT_EQ(fg.groups(), 2);
+  EXPECT_EQ(fg.group_numel(1), 0);
+  at::manual_seed(9);
+  m.loss(at::randn({4})).backward();
+  at::Tensor before = fg.buffer().clone();
+  std::vector<double> norms = fg.clip_groups({1e9, 1.0});
+  EXPECT_EQ(norms[1], 0.0);
+  EXPECT_NEAR(norms[0], before.norm().item<double>(), 1e-5 * norms[0]);
+  EXPECT_TRUE(fg.buffer().equal(before));  // max norm 1e9: nothing clipped
+  EXPECT_THROW(fg.clip_groups({1.0}), Error);  // one max norm per group
+  EXPECT_THROW(fg.group_numel(2), Error);
+  FlatGrads none(std::vector<at::Tensor>{});
+  EXPECT_EQ(none.numel(), 0);
+  auto comm = make_self_communicator();
+  none.allreduce_mean(*comm);
+  EXPECT_EQ(none.norm(), 0.0);
+}
+
 TEST(FlatGrads, RejectsWhatItCannotHold) {
   EXPECT_THROW(FlatGrads({at::zeros({2}, at::kDouble).set_requires_grad(true)}), Error);
   EXPECT_THROW(FlatGrads({at::zeros({2})}), Error);  // no requires_grad

@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <ATen/ATen.h>
@@ -255,6 +256,15 @@ void write_safetensors(const std::string& path, const TensorMap& tensors, const 
       throw Error(cat("safetensors file ", path, ": write to ", tmp, " failed (", std::strerror(errno), ")"));
     }
   }
+  // Data on disk before the rename makes it visible: a crash leaves the old file or the new one, whole.
+  const int fd = ::open(tmp.c_str(), O_RDONLY);
+  if (fd < 0 || ::fsync(fd) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    std::remove(tmp.c_str());
+    throw Error(cat("safetensors file ", path, ": cannot sync ", tmp, " (", std::strerror(err), ")"));
+  }
+  ::close(fd);
   if (std::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     std::remove(tmp.c_str());

@@ -14,7 +14,7 @@ using Metadata = std::map<std::string, std::string>;
 
 // Reads every tensor (F32, F16, BF16, I64, ... as their at:: dtypes, CPU, owning memory).
 TensorMap read_safetensors(const std::string& path, Metadata* metadata = nullptr);
-// Writes tensors (made contiguous, CPU) in the canonical layout; atomically (temporary file + rename).
+// Writes tensors (made contiguous, CPU) in the canonical layout; atomically (temporary file, fsync, rename).
 void write_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
 
 }  // namespace dagalign

@@ -3,6 +3,7 @@
 #include "dagalign/models/clip_tokenizer.h"
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstring>
 #include <filesystem>
@@ -98,11 +99,190 @@ std::string token_string(const nlohmann::json& v, const std::string& file, const
                         v.dump()));
 }
 
+
+// ---- openai/CLIP simple_tokenizer cleaning (a subset of ftfy.fix_text, html.unescape, str.lower) ----
+
+using U32 = std::vector<UChar32>;
+
+std::string to_utf8(const U32& s) { return to_utf8(s, 0, s.size()); }
+
+// Python str.isspace: general category Zs, or bidirectional class WS, B or S (\s of Python's re on str).
+bool py_isspace(UChar32 c) {
+  if (u_charType(c) == U_SPACE_SEPARATOR) return true;
+  const auto d = u_charDirection(c);
+  return d == U_WHITE_SPACE_NEUTRAL || d == U_BLOCK_SEPARATOR || d == U_SEGMENT_SEPARATOR;
+}
+
+bool is_alnum_ascii(UChar32 c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// U+0080..U+009F read as the Windows-1252 bytes they most likely were ("sloppy": the five bytes cp1252
+// leaves undefined stay as they are) -- ftfy fix_c1_controls and Python html's _invalid_charrefs.
+UChar32 sloppy_cp1252(UChar32 c) {
+  static const UChar32 table[32] = {0x20AC, 0x81,   0x201A, 0x192,  0x201E, 0x2026, 0x2020, 0x2021,
+                                    0x2C6,  0x2030, 0x160,  0x2039, 0x152,  0x8D,   0x17D,  0x8F,
+                                    0x90,   0x2018, 0x2019, 0x201C, 0x201D, 0x2022, 0x2013, 0x2014,
+                                    0x2DC,  0x2122, 0x161,  0x203A, 0x153,  0x9D,   0x17E,  0x178};
+  return c >= 0x80 && c <= 0x9F ? table[c - 0x80] : c;
+}
+
+// ftfy remove_control_chars: U+0000-0008, 000B, 000E-001F, 007F, 206A-206F, FEFF, FFF9-FFFC.
+bool ftfy_control(UChar32 c) {
+  return c <= 0x08 || c == 0x0B || (c >= 0x0E && c <= 0x1F) || c == 0x7F || (c >= 0x206A && c <= 0x206F) ||
+         c == 0xFEFF || (c >= 0xFFF9 && c <= 0xFFFC);
+}
+
+// A numeric character reference's replacement as Python's html.unescape gives it; false = keep the text.
+bool numeric_reference(uint64_t num, U32& out) {
+  if (num >= 0x80 && num <= 0x9F) {
+    out.push_back(sloppy_cp1252(UChar32(num)));
+    return true;
+  }
+  if (num == 0 || (num >= 0xD800 && num <= 0xDFFF) || num > 0x10FFFF) {
+    out.push_back(0xFFFD);
+    return true;
+  }
+  const bool invalid = (num >= 0x1 && num <= 0x8) || num == 0xB || (num >= 0xE && num <= 0x1F) ||
+                       (num >= 0x7F && num <= 0x9F) || (num >= 0xFDD0 && num <= 0xFDEF) || (num & 0xFFFE) == 0xFFFE;
+  if (!invalid) out.push_back(UChar32(num));  // invalid code points are dropped
+  return true;
+}
+
+const std::pair<const char*, UChar32> kNamedEntities[] = {
+    {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}, {"nbsp", 0xA0}, {"copy", 0xA9}, {"reg", 0xAE}};
+// Entities Python also decodes without the semicolon (html.entities.html5 keys without ';').
+bool legacy_entity(const std::string& name) { return name != "apos"; }
+
+// Decodes "&#123;", "&#x1F;" (semicolon optional in html mode) and the named entities above at s[i] ('&').
+// ftfy mode: only the form "&#?[0-9A-Za-z]{1,24};" and, for numbers, only when html.unescape succeeds.
+bool decode_entity(const U32& s, size_t& i, U32& out, bool ftfy_mode) {
+  size_t j = i + 1;
+  if (j < s.size() && s[j] == '#') {
+    ++j;
+    const bool hex = j < s.size() && (s[j] == 'x' || s[j] == 'X');
+    if (hex) ++j;
+    size_t k = j;
+    uint64_t num = 0;
+    while (k < s.size() && (hex ? std::isxdigit(int(s[k] < 128 ? s[k] : 0)) : (s[k] >= '0' && s[k] <= '9'))) {
+      if (num <= 0x10FFFFFF) num = num * (hex ? 16 : 10) + uint64_t(std::isdigit(int(s[k])) ? s[k] - '0' : (std::tolower(int(s[k])) - 'a' + 10));
+      ++k;
+    }
+    if (k == j) return false;
+    const bool semi = k < s.size() && s[k] == ';';
+    if (ftfy_mode && !semi) return false;
+    U32 rep;
+    if (!numeric_reference(num, rep)) return false;
+    out.insert(out.end(), rep.begin(), rep.end());
+    i = k + (semi ? 1 : 0);
+    return true;
+  }
+  for (const auto& [name, ch] : kNamedEntities) {
+    const size_t n = std::strlen(name);
+    if (!starts_with(s, j, name)) continue;
+    const bool semi = j + n < s.size() && s[j + n] == ';';
+    if (!semi && (ftfy_mode || !legacy_entity(name))) continue;
+    if (ftfy_mode) {  // ftfy only touches "&#?[0-9A-Za-z]{1,24};" matches: the name must end at the ';'
+      out.push_back(ch);
+      i = j + n + 1;
+      return true;
+    }
+    out.push_back(ch);
+    i = j + n + (semi ? 1 : 0);
+    return true;
+  }
+  return false;
+}
+
+U32 unescape(const U32& s, bool ftfy_mode) {
+  U32 out;
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] == '&' && decode_entity(s, i, out, ftfy_mode)) continue;
+    out.push_back(s[i++]);
+  }
+  return out;
+}
+
+// ftfy, in its order: fix_c1_controls, fix_latin_ligatures, fix_character_width, uncurl_quotes
+// (chardata.py LIGATURES, WIDTH_MAP, *_QUOTE_RE), remove_terminal_escapes, remove_control_chars.
+// (fix_line_breaks only turns line separators into "\n", which whitespace_clean collapses anyway.)
+U32 ftfy_char_fixes(const U32& s) {
+  static const std::pair<UChar32, const char*> ligatures[] = {
+      {0x132, "IJ"}, {0x133, "ij"}, {0x149, "\xCA\xBCn"}, {0x1F1, "DZ"}, {0x1F2, "Dz"}, {0x1F3, "dz"},
+      {0x1C4, "D\xC5\xBD"}, {0x1C5, "D\xC5\xBE"}, {0x1C6, "d\xC5\xBE"}, {0x1C7, "LJ"}, {0x1C8, "Lj"}, {0x1C9, "lj"},
+      {0x1CA, "NJ"}, {0x1CB, "Nj"}, {0x1CC, "nj"}, {0xFB00, "ff"}, {0xFB01, "fi"}, {0xFB02, "fl"},
+      {0xFB03, "ffi"}, {0xFB04, "ffl"}, {0xFB05, "\xC5\xBFt"}, {0xFB06, "st"}};
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* nfkc = icu::Normalizer2::getNFKCInstance(status);
+  DAG_CHECK(U_SUCCESS(status), "CLIP tokenizer: ICU NFKC normalizer unavailable");
+  U32 out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    // remove_terminal_escapes: ESC [ [0-9;]* [A-Za-z]
+    if (s[i] == 0x1B && i + 1 < s.size() && s[i + 1] == '[') {
+      size_t j = i + 2;
+      while (j < s.size() && ((s[j] >= '0' && s[j] <= '9') || s[j] == ';')) ++j;
+      if (j < s.size() && s[j] < 128 && std::isalpha(int(s[j]))) {
+        i = j;
+        continue;
+      }
+    }
+    const UChar32 c = sloppy_cp1252(s[i]);  // fix_c1_controls
+    if (ftfy_control(c)) continue;          // remove_control_chars
+    const char* lig = nullptr;
+    for (const auto& [from, to] : ligatures)
+      if (c == from) lig = to;
+    if (lig) {
+      const auto cps = code_points(lig);
+      out.insert(out.end(), cps.begin(), cps.end());
+    } else if (c == 0x3000) {
+      out.push_back(' ');
+    } else if (c >= 0xFF01 && c < 0xFFF0) {  // width map: NFKC of the half-/full-width forms
+      std::string folded;
+      nfkc->normalize(icu::UnicodeString(c), status).toUTF8String(folded);
+      const auto cps = code_points(folded);
+      out.insert(out.end(), cps.begin(), cps.end());
+    } else if (c == 0x2BC || (c >= 0x2018 && c <= 0x201B)) {
+      out.push_back('\'');
+    } else if (c >= 0x201C && c <= 0x201F) {
+      out.push_back('"');
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+U32 nfc(const U32& s) {
+  UErrorCode status = U_ZERO_ERROR;
+  const icu::Normalizer2* n = icu::Normalizer2::getNFCInstance(status);
+  std::string out;
+  n->normalize(icu::UnicodeString::fromUTF8(to_utf8(s)), status).toUTF8String(out);
+  DAG_CHECK(U_SUCCESS(status), "CLIP tokenizer: NFC failed (", u_errorName(status), ")");
+  return code_points(out);
+}
+
+// ftfy.fix_text subset, repeated until nothing changes (ftfy's fix_and_explain loop).
+U32 ftfy_subset(U32 s) {
+  const bool html = std::find(s.begin(), s.end(), UChar32('<')) == s.end();  // unescape_html="auto"
+  for (int round = 0; round < 8; ++round) {
+    U32 t = html ? unescape(s, /*ftfy_mode=*/true) : s;
+    t = nfc(ftfy_char_fixes(t));
+    if (t == s) break;
+    s = std::move(t);
+  }
+  return s;
+}
+
+U32 py_strip(const U32& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && py_isspace(s[b])) ++b;
+  while (e > b && py_isspace(s[e - 1])) --e;
+  return U32(s.begin() + std::ptrdiff_t(b), s.begin() + std::ptrdiff_t(e));
+}
+
 }  // namespace
 
 ClipTokenizer::ClipTokenizer(const std::string& vocab_json, const std::string& merges_txt,
-                             const std::string& pad_token, int64_t max_length)
-    : vocab_path_(vocab_json), max_length_(max_length) {
+                             const std::string& pad_token, int64_t max_length, ClipTextCleaning cleaning)
+    : cleaning_(cleaning), vocab_path_(vocab_json), max_length_(max_length) {
   build_byte_chars(byte_char_);
   {
     std::ifstream in(vocab_json);
@@ -149,7 +329,7 @@ ClipTokenizer::ClipTokenizer(const std::string& vocab_json, const std::string& m
   }
 }
 
-ClipTokenizer ClipTokenizer::from_folder(const std::string& dir) {
+ClipTokenizer ClipTokenizer::from_folder(const std::string& dir, ClipTextCleaning cleaning) {
   namespace fs = std::filesystem;
   std::string pad = kEos;
   int64_t max_length = 77;
@@ -170,7 +350,7 @@ ClipTokenizer ClipTokenizer::from_folder(const std::string& dir) {
     }
   }
   return ClipTokenizer((fs::path(dir) / "vocab.json").string(), (fs::path(dir) / "merges.txt").string(), pad,
-                       max_length);
+                       max_length, cleaning);
 }
 
 int64_t ClipTokenizer::token_id(const std::string& token) const {
@@ -304,6 +484,7 @@ std::vector<int64_t> ClipTokenizer::piece_ids(const std::string& piece) const {
 }
 
 std::vector<int64_t> ClipTokenizer::encode(const std::string& text) const {
+  if (cleaning_ == ClipTextCleaning::openai) return encode_openai(text);
   // Special tokens (<|startoftext|>, <|endoftext|>, and the pad token when it is another token, e.g. "!"
   // for SD 2.x) are split off the raw text first, case-sensitively, and map to their ids directly -- the
   // reference registers them as added tokens. The text between them is normalized and split.
@@ -330,6 +511,54 @@ std::vector<int64_t> ClipTokenizer::encode(const std::string& text) const {
     start = i;
   }
   encode_segment(text.substr(start));
+  return ids;
+}
+
+std::vector<int64_t> ClipTokenizer::encode_openai(const std::string& text) const {
+  // basic_clean: ftfy.fix_text, html.unescape twice, strip; whitespace_clean: \s+ -> " ", strip; lower.
+  U32 s = ftfy_subset(code_points(text));
+  s = py_strip(unescape(unescape(s, false), false));
+  U32 collapsed;
+  for (size_t i = 0; i < s.size(); ++i) {
+    collapsed.push_back(py_isspace(s[i]) ? UChar32(' ') : s[i]);
+    while (py_isspace(s[i]) && i + 1 < s.size() && py_isspace(s[i + 1])) ++i;  // a run -> one space
+  }
+  std::string lowered;
+  icu::UnicodeString::fromUTF8(to_utf8(py_strip(collapsed))).toLower(icu::Locale::getRoot()).toUTF8String(lowered);
+  // The split pattern, <|startoftext|> and <|endoftext|> first, tried at each piece start.
+  const auto cps = code_points(lowered);
+  std::vector<int64_t> ids;
+  size_t i = 0;
+  while (i < cps.size()) {
+    const std::string* special = nullptr;
+    for (const auto* sp : {&kBos, &kEos})
+      if (starts_with(cps, i, *sp)) special = sp;
+    if (special) {
+      ids.push_back(vocab_.at(*special));
+      i += special->size();
+      continue;
+    }
+    // One piece of the remaining alternatives (the same as pre_tokenize's) starting at i.
+    size_t j = i;
+    static const char* contractions[] = {"'s", "'t", "'re", "'ve", "'m", "'ll", "'d"};
+    for (const char* c : contractions)
+      if (j == i && starts_with(cps, i, c)) j = i + std::strlen(c);
+    if (j == i) {
+      if (is_letter(cps[i])) {
+        while (j < cps.size() && is_letter(cps[j])) ++j;
+      } else if (is_number(cps[i])) {
+        j = i + 1;
+      } else if (!is_space(cps[i])) {
+        while (j < cps.size() && !is_space(cps[j]) && !is_letter(cps[j]) && !is_number(cps[j])) ++j;
+      } else {
+        ++i;
+        continue;
+      }
+    }
+    const auto p = piece_ids(to_utf8(cps, i, j));
+    ids.insert(ids.end(), p.begin(), p.end());
+    i = j;
+  }
   return ids;
 }
 

@@ -95,6 +95,21 @@ TEST(ClipTokenizer, MatchesTransformersOnGoldenPrompts) {
   EXPECT_GE(checked_bang, 20u);
 }
 
+// openai/CLIP simple_tokenizer ids (ftfy + html.unescape + str.lower + specials in the pattern), recorded by the
+// golden script from openai's algorithm with the real ftfy and regex packages.
+TEST(ClipTokenizer, OpenaiCleaningMatchesSimpleTokenizer) {
+  const auto g = golden();
+  const auto tok = ClipTokenizer::from_folder(tokenizer_dir(), ClipTextCleaning::openai);
+  size_t differs_from_transformers = 0;
+  for (const auto& c : g.at("cases")) {
+    const auto prompt = c.at("prompt").get<std::string>();
+    const auto ids = c.at("openai_ids").get<std::vector<int64_t>>();
+    EXPECT_EQ(tok.encode(prompt), ids) << "prompt: " << prompt;
+    differs_from_transformers += ids != c.at("ids").get<std::vector<int64_t>>();
+  }
+  EXPECT_GE(differs_from_transformers, 8u);  // the cases where the two references differ are covered
+}
+
 TEST(ClipTokenizer, BatchAndCacheGiveSameIds) {
   const auto& tok = sd15();
   const std::vector<std::string> prompts = {"a photo of a cat", "", "a photo of a cat"};

@@ -7,7 +7,9 @@
 2. Tokenizes >= 200 prompts (punctuation, digits, accents, emoji, apostrophes, over-long) with
    transformers' CLIPTokenizer (pad "<|endoftext|>" as SD 1.5, and pad "!" as SD 2.x) and writes
    tests/data/clip/tokenizer_golden.json.
-3. Reports how often openai's own tokenizer (open_clip SimpleTokenizer: ftfy + html.unescape) agrees.
+3. Also records the ids of openai's own tokenizer (clip/simple_tokenizer.py, reproduced below verbatim in
+   substance: ftfy.fix_text + html.unescape twice + whitespace collapse + str.lower + the regex with the
+   special tokens), which differs from transformers on ftfy/HTML effects (`openai_ids`).
 
     tools/golden/.venv/bin/python tools/golden/clip_tokenizer.py
 """
@@ -68,6 +70,72 @@ def write_gz(path, text):
             f.write(text.encode("utf-8"))
 
 
+class OpenAISimpleTokenizer:
+    """openai/CLIP clip/simple_tokenizer.py SimpleTokenizer.encode (MIT), on the vocabulary built above."""
+
+    def __init__(self, encoder, merges):
+        import regex
+
+        self.byte_encoder = bytes_to_unicode()
+        self.encoder = encoder
+        self.bpe_ranks = dict(zip(merges, range(len(merges))))
+        self.cache = {"<|startoftext|>": "<|startoftext|>", "<|endoftext|>": "<|endoftext|>"}
+        self.pat = regex.compile(
+            r"""<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+""",
+            regex.IGNORECASE)
+
+    def bpe(self, token):
+        if token in self.cache:
+            return self.cache[token]
+        word = tuple(token[:-1]) + (token[-1] + "</w>",)
+        pairs = {(a, b) for a, b in zip(word, word[1:])}
+        if not pairs:
+            return token + "</w>"
+        while True:
+            bigram = min(pairs, key=lambda pair: self.bpe_ranks.get(pair, float("inf")))
+            if bigram not in self.bpe_ranks:
+                break
+            first, second = bigram
+            new_word = []
+            i = 0
+            while i < len(word):
+                try:
+                    j = word.index(first, i)
+                    new_word.extend(word[i:j])
+                    i = j
+                except ValueError:
+                    new_word.extend(word[i:])
+                    break
+                if word[i] == first and i < len(word) - 1 and word[i + 1] == second:
+                    new_word.append(first + second)
+                    i += 2
+                else:
+                    new_word.append(word[i])
+                    i += 1
+            word = tuple(new_word)
+            if len(word) == 1:
+                break
+            pairs = {(a, b) for a, b in zip(word, word[1:])}
+        word = " ".join(word)
+        self.cache[token] = word
+        return word
+
+    def encode(self, text):
+        import html
+
+        import ftfy
+        import regex
+
+        text = ftfy.fix_text(text)
+        text = html.unescape(html.unescape(text)).strip()
+        text = regex.sub(r"\s+", " ", text).strip().lower()
+        ids = []
+        for token in regex.findall(self.pat, text):
+            token = "".join(self.byte_encoder[b] for b in token.encode("utf-8"))
+            ids.extend(self.encoder[t] for t in self.bpe(token).split(" "))
+        return ids
+
+
 def prompts():
     fixed = [
         "a photograph of an astronaut riding a horse",
@@ -113,6 +181,13 @@ def prompts():
         "a painting of a fox in the style of starry night",
         "<|startoftext|>a photo<|endoftext|>",
         "what?<|endoftext|>! and <|ENDOFTEXT|> upper, <|endoftext",
+        "&amp;amp; &#233;t&#xE9; &nbsp;x &amp &lt3 &copy; &unknown; a&b <b>&amp;</b>",
+        "\u039f\u0394\u039f\u03a3. \u03a3\u0391\u03a3 \u03c3\u03a3 \u03b1\u03a3\u03b1",
+        "\u1e9e stra\u00dfe \u0130i \ufb00 \ufb06 \u01c4 \uff01\uff1f\uff5e \uff76\uff9e",
+        "&#x1F600; smile &#128512; &#0; &#99999999; &#x7F; &#39;s &#x27;ll &amp;#233;",
+        "line\u2028sep\u2029para\u0085nel\x0bvt\x0cff",
+        "c1 \x80uro \x93quoted\x94 \x81x \x96 dash &#150; &#x85; \x1b[31mred\x1b[0m \x00nul\x7fdel \ufeffbom",
+        "\uff28\uff25\uff2c\uff2c\uff2f\u3000\uff57\uff4f\uff52\uff4c\uff44 \ufb01\ufb02 \u2018quoted\u2019 \u201elow\u201c \u02bcokina",
         "wow!!! really?! yes!,! hello!world",
         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
         "lololololololololololololololol hahahahahahaha zzzzzzzz",
@@ -175,12 +250,7 @@ def main():
         shutil.rmtree(tmp)
     assert tok.pad_token_id == 49407 and tok_bang.pad_token_id == 0
 
-    try:
-        from open_clip.tokenizer import SimpleTokenizer
-        openai_tok = SimpleTokenizer()
-    except Exception as e:  # optional comparison only
-        print("open_clip SimpleTokenizer unavailable:", e)
-        openai_tok = None
+    openai_tok = OpenAISimpleTokenizer(encoder, merges)
 
     cases = []
     agree = 0
@@ -191,21 +261,21 @@ def main():
         case = {"prompt": p, "ids": ids, "padded": padded}
         if i % 8 == 0 or "!" in p:  # SD 2.x pads with "!", which then splits off as a special token
             case["padded_bang"] = tok_bang(p, padding="max_length", max_length=77, truncation=True)["input_ids"]
+        case["openai_ids"] = openai_tok.encode(p)
         cases.append(case)
-        if openai_tok is not None:
-            if openai_tok.encode(p) == ids:
-                agree += 1
-            else:
-                disagree.append(p)
+        if case["openai_ids"] == ids:
+            agree += 1
+        else:
+            disagree.append(p)
     with open(os.path.join(OUT, "tokenizer_golden.json"), "w", encoding="utf-8") as f:
         json.dump({"generator": f"transformers {transformers.__version__} CLIPTokenizer", "cases": cases}, f,
                   ensure_ascii=False, separators=(",", ":"))
         f.write("\n")
     print(f"{len(cases)} prompts; over-long (> 75 ids): {sum(len(c['ids']) > 75 for c in cases)}")
-    if openai_tok is not None:
-        print(f"openai SimpleTokenizer (ftfy + html.unescape) agrees on {agree}/{len(cases)}; differs on:")
-        for p in disagree:
-            print("   ", repr(p[:80]))
+    print(f"openai SimpleTokenizer (ftfy + html.unescape) agrees with transformers on {agree}/{len(cases)}; "
+          "differs on:")
+    for p in disagree:
+        print("   ", repr(p[:80]))
     for name in ("vocab.json.gz", "merges.txt.gz", "tokenizer_golden.json"):
         print(name, os.path.getsize(os.path.join(OUT, name)), "bytes")
 

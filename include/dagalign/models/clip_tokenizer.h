@@ -14,10 +14,15 @@
 // encode_padded(text) = [<|startoftext|>] + ids[:max_length-2] + [<|endoftext|>] + pad to max_length with the
 // configured pad token (SD 1.5: <|endoftext|> 49407; SD 2.x: "!" 0).
 //
-// Not done (ftfy has no C++ port): openai's simple_tokenizer runs ftfy.fix_text and html.unescape before
-// step 1 (mojibake repair, HTML entities, curly-quote uncurling, ligature and full-width folding, control
-// character removal). transformers' CLIPTokenizer (tokenizers backend, transformers >= 5) does not either, and
-// its ids are what this class reproduces (tests/data/clip/README.md).
+// The default (ClipTextCleaning::transformers) reproduces transformers' CLIPTokenizer (tokenizers backend,
+// transformers >= 5), which diffusers pipelines use. ClipTextCleaning::openai reproduces openai's
+// clip/simple_tokenizer.py, which runs ftfy.fix_text and html.unescape twice first; ftfy has no C++ port,
+// so only this subset of it is done: HTML entities (numeric, and amp/lt/gt/quot/apos/nbsp/copy/reg), C1
+// controls read as Windows-1252, Latin ligatures, full-/half-width folding, curly-quote uncurling,
+// terminal-escape and control-character removal, NFC; then Python's strip, \s+ -> " ", str.lower (with
+// final sigma) and the split pattern with <|startoftext|>/<|endoftext|> as alternatives.
+// Skipped: mojibake repair (ftfy fix_encoding, e.g. "cafÃ©" -> "café") and the other ~2,200 named HTML
+// entities. tests/data/clip/README.md.
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -29,14 +34,17 @@
 
 namespace dagalign {
 
+enum class ClipTextCleaning { transformers, openai };
+
 class ClipTokenizer {
  public:
   // vocab_json, merges_txt: file paths. pad_token: a vocabulary token (e.g. "<|endoftext|>" or "!").
   ClipTokenizer(const std::string& vocab_json, const std::string& merges_txt,
-                const std::string& pad_token = "<|endoftext|>", int64_t max_length = 77);
+                const std::string& pad_token = "<|endoftext|>", int64_t max_length = 77,
+                ClipTextCleaning cleaning = ClipTextCleaning::transformers);
   // <dir>/vocab.json, <dir>/merges.txt; pad token and model_max_length from tokenizer_config.json or
   // special_tokens_map.json when present (defaults "<|endoftext|>", 77).
-  static ClipTokenizer from_folder(const std::string& dir);
+  static ClipTokenizer from_folder(const std::string& dir, ClipTextCleaning cleaning = ClipTextCleaning::transformers);
 
   std::string normalize(const std::string& text) const;                   // step 1 (UTF-8 in and out)
   std::vector<std::string> pre_tokenize(const std::string& normalized) const;  // step 2
@@ -54,7 +62,9 @@ class ClipTokenizer {
 
  private:
   std::vector<int64_t> piece_ids(const std::string& piece) const;  // bpe + vocabulary, cached
+  std::vector<int64_t> encode_openai(const std::string& text) const;
 
+  ClipTextCleaning cleaning_;
   std::string vocab_path_;
   std::vector<std::string> specials_;  // split off the raw text before normalization
   std::unordered_map<std::string, int64_t> vocab_;

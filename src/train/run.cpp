@@ -4,12 +4,14 @@
 #include <fstream>
 
 #include <ATen/ATen.h>
-#include <nlohmann/json.hpp>
 
 #include "dagalign/core/error.h"
 #include "dagalign/core/log.h"
 #include "dagalign/core/timer.h"
+#include "dagalign/io/metrics.h"
+#include "dagalign/io/trajectory_store.h"
 #include "dagalign/train/signals.h"
+#include "dagalign/train/state.h"
 #include "dagalign/train/trainer.h"
 #include "dagalign/weights/safetensors.h"
 
@@ -37,15 +39,16 @@ std::string epoch_line(const EpochStats& s, int epochs, double seconds) {
   return os.str();
 }
 
-nlohmann::json epoch_json(const EpochStats& s) {
-  nlohmann::json j = {{"epoch", s.epoch + 1},       {"beta", s.beta},
-                      {"reward_mean", s.reward_mean}, {"reward_std", s.reward_std},
-                      {"reward_max", s.reward_max},   {"reward_min", s.reward_min},
-                      {"grad_norm_policy", s.grad_norm_policy}, {"grad_norm_flow", s.grad_norm_flow},
-                      {"trajectories", s.trajectories}, {"transitions", s.transitions}};
-  for (const auto& [k, v] : s.loss) j[k] = v;
-  for (const auto& [k, v] : s.seconds) j["seconds_" + k] = v;
-  return j;
+std::map<std::string, double> epoch_metrics(const EpochStats& s, double seconds) {
+  std::map<std::string, double> m = {{"beta", s.beta},
+                                     {"reward_mean", s.reward_mean}, {"reward_std", s.reward_std},
+                                     {"reward_max", s.reward_max},   {"reward_min", s.reward_min},
+                                     {"grad_norm_policy", s.grad_norm_policy}, {"grad_norm_flow", s.grad_norm_flow},
+                                     {"trajectories", double(s.trajectories)}, {"transitions", double(s.transitions)},
+                                     {"seconds", seconds}};
+  for (const auto& [k, v] : s.loss) m[k] = v;
+  for (const auto& [k, v] : s.seconds) m["seconds_" + k] = v;
+  return m;
 }
 
 void write_params(const std::string& path, const NamedTensors& params) {
@@ -54,36 +57,84 @@ void write_params(const std::string& path, const NamedTensors& params) {
   write_safetensors(path, m);
 }
 
+// The checkpoint to resume from: none, the newest valid one in the run directory, or a named file.
+std::optional<std::string> resume_file(const RunConfig& run) {
+  if (run.resume == "none") return std::nullopt;
+  if (run.resume == "auto") return checkpoint::find_latest_valid((fs::path(run.dir) / "checkpoints").string());
+  if (!fs::exists(run.resume)) throw ConfigError(cat("run.resume: checkpoint file '", run.resume, "' does not exist"));
+  return run.resume;
+}
+
 }  // namespace
 
 int run_training(const RunInputs& in, Communicator& comm) {
   const auto& cfg = in.train;
   install_preempt_handler(cfg.run.preempt_signal);
+  const fs::path dir(cfg.run.dir);
   if (comm.rank() == 0) {
-    fs::create_directories(cfg.run.dir);
-    std::ofstream(fs::path(cfg.run.dir) / "config.ini") << in.resolved_config;
+    fs::create_directories(dir / "checkpoints");
+    fs::create_directories(dir / "trajectories");
+    std::ofstream(dir / "config.ini") << in.resolved_config;
   }
   comm.barrier();
   auto world = make_world(in);
   Trainer trainer(cfg, *world, comm);
-  std::ofstream metrics;
-  if (comm.rank() == 0) metrics.open(fs::path(cfg.run.dir) / "metrics.jsonl", std::ios::app);
+
   int start = 0;
+  if (auto file = resume_file(cfg.run)) {
+    start = restore_state(trainer, checkpoint::read(*file));
+    log::info(cat("resumed from ", *file, ": continuing at epoch ", start + 1, ", optimiser step ", trainer.steps()));
+  }
+  std::unique_ptr<MetricsWriter> metrics;
+  if (comm.rank() == 0) metrics = std::make_unique<MetricsWriter>(dir.string(), start);
+  auto save = [&](int next_epoch) {
+    if (comm.rank() == 0)
+      checkpoint::write(checkpoint::path((dir / "checkpoints").string(), next_epoch),
+                        capture_state(trainer, next_epoch, in.resolved_config), {cfg.run.keep_checkpoints, true});
+    comm.barrier();
+  };
+
   for (int epoch = start; epoch < cfg.epochs; ++epoch) {
     Stopwatch sw;
     trainer.timer().clear();
+    std::unique_ptr<TrajectoryWriter> store;
+    if (cfg.run.save_trajectories) {
+      TrajectoryFileMeta meta;
+      meta.run_name = cfg.run.name;
+      meta.rank = comm.rank();
+      meta.world_size = comm.size();
+      meta.segment = epoch;
+      meta.model_id = world->model_id();
+      meta.steps = cfg.sampler.steps;
+      meta.eta = cfg.sampler.eta;
+      meta.guidance = cfg.sampler.guidance;
+      meta.algorithm = cfg.objective.algorithm;
+      meta.config = in.resolved_config;
+      TrajectoryStoreOptions opt;
+      opt.deflate = cfg.run.trajectory_deflate;
+      store = std::make_unique<TrajectoryWriter>(trajectory_segment_path(dir.string(), epoch, comm.rank()), meta, opt);
+      trainer.set_batch_sink([&store](const TrajectoryBatch& b) { store->append(b); });
+    }
     auto batch = trainer.sample_epoch(epoch);
+    if (store) store->close();
     auto stats = trainer.train_on(batch, epoch);
     trainer.reward_stats(batch, stats);
     stats.seconds = trainer.timer().all();
-    log::info(epoch_line(stats, cfg.epochs, sw.seconds()));
-    if (metrics.is_open()) metrics << epoch_json(stats).dump() << "\n" << std::flush;
-    if (comm.allreduce_max(preempt_requested() ? 1 : 0)) {
-      log::info(cat("preempted after epoch ", epoch + 1, ": exiting with code ", kPreemptedExitCode));
+    const double seconds = sw.seconds();
+    log::info(epoch_line(stats, cfg.epochs, seconds));
+    if (metrics) metrics->write(epoch + 1, epoch_metrics(stats, seconds));
+    const bool preempted = comm.allreduce_max(preempt_requested() ? 1 : 0) != 0;
+    if (preempted || (epoch + 1) % cfg.run.checkpoint_every == 0 || epoch + 1 == cfg.epochs) save(epoch + 1);
+    if (preempted) {
+      log::info(cat("preemption signal: checkpointed after epoch ", epoch + 1, ", exiting with code ",
+                    kPreemptedExitCode, " (requeue to resume)"));
       return kPreemptedExitCode;
     }
   }
-  if (comm.rank() == 0) write_params((fs::path(cfg.run.dir) / "params-final.safetensors").string(), trainer.trainables());
+  if (comm.rank() == 0) {
+    write_trajectory_index(dir.string());
+    write_params((dir / "params-final.safetensors").string(), trainer.trainables());
+  }
   return 0;
 }
 

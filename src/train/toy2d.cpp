@@ -108,6 +108,7 @@ void pretrain_toy2d(ToyEps& model, const Toy2dConfig& cfg, const NoiseSchedule& 
     opt.step();
     recent = step == 0 ? loss.item<double>() : 0.99 * recent + 0.01 * loss.item<double>();
   }
+  for (auto& p : model.trainable_parameters()) p.mutable_grad() = at::Tensor();
   log::info(cat("toy2d: pretrained the base eps-model, ", cfg.pretrain_steps, " steps in ", sw.seconds(),
                 " s, loss (EMA) ", recent));
 }

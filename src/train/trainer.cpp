@@ -34,6 +34,7 @@ Trainer::Trainer(const TrainerConfig& cfg, World& world, Communicator& comm)
   std::vector<std::vector<at::Tensor>> groups{policy_params_};
   if (!flow_params_.empty()) groups.push_back(flow_params_);
   grads_ = std::make_unique<FlatGrads>(groups);
+  grads_->zero();  // bind() keeps gradients left by earlier code (pretraining): training starts from zero
   grads_->broadcast_parameters(comm_);  // every replica starts from rank 0's weights
   opt_ = std::make_unique<AdamW>(values(trainables_), cfg.adam);
 }

@@ -1,5 +1,6 @@
 #pragma once
 // Helpers for the 2-D world tests: train in-process from an INI text, then sample and measure.
+#include <cstdio>
 #include <string>
 
 #include <ATen/ATen.h>
@@ -31,8 +32,12 @@ struct Toy2dRun {
     world = make_toy2d_world(toy, NoiseSchedule(train.schedule), train.run.seed);
     trainer = std::make_unique<Trainer>(train, *world, *comm);
   }
-  void train_epochs(int n) {
-    for (int e = 0; e < n; ++e) trainer->train_on(trainer->sample_epoch(e), e);
+  // trace > 0: print the binned TV to the target every `trace` epochs.
+  void train_epochs(int n, int trace = 0) {
+    for (int e = 0; e < n; ++e) {
+      trainer->train_on(trainer->sample_epoch(e), e);
+      if (trace > 0 && (e + 1) % trace == 0) std::printf("epoch %d: TV %.3f\n", e + 1, tv_to_target(2048, 5, 8));
+    }
   }
   // n fresh samples x_0 of the current policy (seeded apart from training).
   at::Tensor samples(int64_t n, uint64_t seed) {

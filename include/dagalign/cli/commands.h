@@ -18,5 +18,6 @@ int inspect(const Args& args);   // dagalign inspect FILE.h5: schema, counts, da
 int sample(const Args& args);    // dagalign sample: text-to-image grid from a diffusers SD folder (src/cli/sample.cpp)
 int bench_io(const Args& args);  // dagalign bench io: HDF5 trajectory write throughput vs raw writes (src/cli/bench_io.cpp)
 int bench_clip(const Args& args);  // dagalign bench clip: CLIP tokenizer prompts/s, text-encoder forward (src/cli/bench_clip.cpp)
+int bench_unet(const Args& args);  // dagalign bench unet: UNet fwd / fwd+bwd time, GFLOP/s, peak memory vs diffusers (src/cli/bench_unet.cpp)
 
 }  // namespace dagalign::cli

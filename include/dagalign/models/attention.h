@@ -13,8 +13,10 @@ namespace dagalign {
 
 // softmax(q k^T * scale) v over the last two dims; q [B,H,N,d], k/v [B,H,M,d]; scale = d^-1/2.
 // LibTorch >= 2.0: at::scaled_dot_product_attention (fused kernels); 1.13 has no public SDPA, so the
-// explicit product is used there (same math).
-at::Tensor dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v);
+// explicit product is used there (same math), over blocks of query rows whose B*H*rows*M score matrix
+// stays below block_bytes (bounded memory without grad).
+at::Tensor dot_product_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                                 int64_t block_bytes = int64_t(64) << 20);
 
 struct AttentionOptions {
   int64_t query_dim = 0;

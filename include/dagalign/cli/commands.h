@@ -12,6 +12,7 @@ int run(int argc, char** argv);  // parses argv[1] as the subcommand; prints err
 
 int train(const Args& args);
 int bench(const Args& args);     // dagalign bench <what>; the benches are listed in src/cli/bench.cpp
+int bench_toy2d(const Args& args);  // dagalign bench toy2d (src/cli/bench_toy2d.cpp)
 int bench_allreduce(const Args& args);  // dagalign bench allreduce (src/cli/bench_allreduce.cpp; mpirun -np 2)
 
 int inspect(const Args& args);   // dagalign inspect FILE.h5: schema, counts, datasets, statistics, config

@@ -1,0 +1,94 @@
+// dagalign bench toy2d: sampling and training throughput of the 2-D world, per objective, and the
+// forward-looking term computed once per state (cache) against twice per transition (official form).
+#include <cstdio>
+
+#include <ATen/ATen.h>
+
+#include "dagalign/cli/commands.h"
+#include "dagalign/core/config.h"
+#include "dagalign/core/runtime.h"
+#include "dagalign/core/timer.h"
+#include "dagalign/dist/communicator.h"
+#include "dagalign/train/toy2d.h"
+#include "dagalign/train/trainer.h"
+
+namespace dagalign::cli {
+
+int bench_toy2d(const Args& args) {
+  int runs = 5, threads = 0;
+  TrainerConfig train;
+  Toy2dConfig toy;
+  Config config("dagalign bench toy2d");
+  train.add_to(config);
+  toy.add_to(config);
+  config.add("bench.runs", &runs, 5, "timed repetitions (the median is reported)")
+      .add("bench.threads", &threads, 0, "LibTorch threads (0: all cores)");
+  if (!config.parse(args)) {
+    std::printf("usage: dagalign bench toy2d [--config FILE] [--bench.runs N] [--bench.threads N] [--section.key v]\n\n%s",
+                config.help().c_str());
+    return 0;
+  }
+  train.run.save_trajectories = false;
+  train.finalize();
+  const int used = set_threads(threads);
+  auto comm = make_self_communicator();
+  auto world = make_toy2d_world(toy, NoiseSchedule(train.schedule), train.run.seed);
+  const int64_t T = train.sampler.steps, N = train.trajectories_per_epoch();
+  // FLOPs of one MLP evaluation per sample: 2 * (in*h + (L-1)*h*h + h*out) for eps (out 2) and flow (out 1).
+  const double h = toy.hidden, L = toy.layers, in = 2 + 32;
+  const double mlp = 2 * (in * h + (L - 1) * h * h);
+  std::printf("bench toy2d: %d thread(s), %lld trajectories x %lld steps per epoch, MLP %lldx%lld, median of %d runs\n",
+              used, (long long)N, (long long)T, (long long)toy.hidden, (long long)toy.layers, runs);
+  {
+    Trainer trainer(train, *world, *comm);
+    std::vector<double> t;
+    for (int r = 0; r < runs; ++r) {
+      Stopwatch sw;
+      trainer.sample_epoch(r);
+      t.push_back(sw.seconds());
+    }
+    const double s = median(t);
+    std::printf("sampling: %.0f trajectories/s (%.1f GFLOP/s in the eps-model)\n", N / s,
+                N * T * (mlp + 2 * h * 2) / s / 1e9);
+  }
+  // Every configuration starts from the same weights (training changes the shared world's models).
+  std::vector<at::Tensor> initial;
+  auto all = [&] {
+    auto v = world->policy().trainable_parameters(), f = world->flow().trainable_parameters();
+    v.insert(v.end(), f.begin(), f.end());
+    return v;
+  };
+  for (auto& p : all()) initial.push_back(p.detach().clone());
+  auto reset = [&] {
+    at::NoGradGuard ng;
+    auto v = all();
+    for (size_t i = 0; i < v.size(); ++i) v[i].copy_(initial[i]);
+  };
+  for (const char* algo : {"dagdb", "dagkl", "ddpo"}) {
+    for (bool cache : {true, false}) {
+      if (!cache && std::string(algo) == "ddpo") continue;  // DDPO has no forward-looking term
+      TrainerConfig c = train;
+      c.objective.algorithm = algo;
+      c.objective.fl_cache = cache;
+      c.finalize();
+      reset();
+      Trainer trainer(c, *world, *comm);
+      auto batch = trainer.sample_epoch(0);
+      std::vector<double> t;
+      double loss = 0;
+      for (int r = 0; r < runs; ++r) {
+        reset();
+        Stopwatch sw;
+        auto stats = trainer.train_on(batch, 0);
+        t.push_back(sw.seconds());
+        if (r == 0) loss = stats.loss["loss"];
+      }
+      const double s = median(t);
+      std::printf("training %-5s %-9s: %.0f transitions/s, first-update loss %.6f\n", algo,
+                  std::string(algo) == "ddpo" ? "" : cache ? "FL cache" : "FL naive", N * T / s, loss);
+    }
+  }
+  return 0;
+}
+
+}  // namespace dagalign::cli

@@ -11,6 +11,7 @@
 // The diffusers side (tools/golden/bench_unet_diffusers.py) is spawned with the same thread count when
 // its Python exists and prints one JSON line per case; ratio = diffusers time / dagalign time.
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
@@ -96,8 +97,10 @@ int bench_unet(const Args& args) {
     return 0;
   }
   set_threads(threads);
-  std::printf("dagalign bench unet: LibTorch %s, %d threads, median of %d runs\n", torch_version().c_str(),
-              at::get_num_threads(), reps);
+  double load[3] = {0, 0, 0};
+  getloadavg(load, 3);
+  std::printf("dagalign bench unet: LibTorch %s, %d threads, median of %d runs, load average %.1f (other processes share the cores)\n",
+              torch_version().c_str(), at::get_num_threads(), reps, load[0]);
   std::vector<Row> rows;
   const auto list = split_list(cases);
   for (const auto& name : list) {

@@ -19,8 +19,9 @@ endforeach()
 add_executable(mpi_abort_on_throw ${CMAKE_CURRENT_SOURCE_DIR}/mpi/abort_on_throw.cpp)
 target_link_libraries(mpi_abort_on_throw PRIVATE dagalign_dist)
 target_compile_options(mpi_abort_on_throw PRIVATE ${DAGALIGN_WARNINGS})
-# A rank that throws (the code's own path), dies of SIGKILL, or calls exit(1) without MPI_Finalize.
-foreach(mode throw kill exit)
+# A rank that throws (the code's own path), dies of SIGKILL, calls exit(1) without MPI_Finalize, or hangs
+# (then the collective timeout DAGALIGN_MPI_TIMEOUT_S=5 of the waiting rank ends the job).
+foreach(mode throw kill exit hang)
   set(arg "")
   if(NOT mode STREQUAL "throw")
     set(arg --${mode})
@@ -28,8 +29,14 @@ foreach(mode throw kill exit)
   add_test(NAME mpi.abort_on_${mode}
            COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/mpi/expect_abort.sh ${MPIEXEC_EXECUTABLE} 60
                    $<TARGET_FILE:mpi_abort_on_throw> ${arg})
-  set_tests_properties(mpi.abort_on_${mode} PROPERTIES LABELS mpi TIMEOUT 120)
+  set_tests_properties(mpi.abort_on_${mode} PROPERTIES LABELS mpi TIMEOUT 120 ENVIRONMENT DAGALIGN_MPI_TIMEOUT_S=5)
 endforeach()
+
+# The collectives again, through their nonblocking twins (the timeout path).
+add_test(NAME mpi.test_mpi_collectives_with_timeout
+         COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} 2 $<TARGET_FILE:test_mpi_collectives>)
+set_tests_properties(mpi.test_mpi_collectives_with_timeout PROPERTIES LABELS mpi TIMEOUT 120
+                     ENVIRONMENT "${DAGALIGN_MPI_ENV};DAGALIGN_MPI_TIMEOUT_S=60")
 
 # Start-up program for the Slurm launch test (label slurm: a local one-node cluster, tests/slurm/cluster.sh).
 add_executable(mpi_world_check ${CMAKE_CURRENT_SOURCE_DIR}/mpi/world_check.cpp)

@@ -1,14 +1,17 @@
 #include "dagalign/dist/mpi_communicator.h"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
 
 #include <ATen/ATen.h>
 
 #include "dagalign/core/error.h"
 #include "dagalign/core/log.h"
+#include "dagalign/core/timer.h"
 
 namespace dagalign {
 namespace {
@@ -37,7 +40,40 @@ void check_cpu_contiguous(const at::Tensor& t, const char* op) {
             " strides ", t.strides());
 }
 
+double collective_timeout() {
+  const char* v = std::getenv("DAGALIGN_MPI_TIMEOUT_S");
+  if (!v || !*v) return 0.0;
+  char* end = nullptr;
+  double s = std::strtod(v, &end);
+  DAG_CHECK(end && *end == '\0' && s >= 0, "DAGALIGN_MPI_TIMEOUT_S='", v, "' is not a number of seconds >= 0");
+  return s;
+}
+
 }  // namespace
+
+// Without a timeout: the blocking call. With one: the nonblocking call, polled with MPI_Test; past the
+// timeout the job is aborted (exit kMpiTimeoutExit) instead of waiting forever for a stuck rank.
+template <class Blocking, class Nonblocking>
+void MpiCommunicator::collective(const char* what, Blocking blocking, Nonblocking nonblocking) {
+  if (timeout_s_ <= 0) return mpi_check(blocking(), what);
+  MPI_Request req;
+  mpi_check(nonblocking(&req), what);
+  Stopwatch sw;
+  auto pause = std::chrono::microseconds(0);
+  for (int polls = 0;; ++polls) {
+    int done = 0;
+    mpi_check(MPI_Test(&req, &done, MPI_STATUS_IGNORE), what);
+    if (done) return;
+    if (sw.seconds() > timeout_s_) {
+      log::error(cat("MPI ", what, " did not finish within ", timeout_s_, " s (DAGALIGN_MPI_TIMEOUT_S): another rank is "
+                     "stuck or gone; aborting the job (exit ", kMpiTimeoutExit, ")"));
+      abort(kMpiTimeoutExit);
+    }
+    if (polls < 100) continue;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(std::max(pause * 2, std::chrono::microseconds(20)), std::chrono::microseconds(1000));
+  }
+}
 
 void mpi_check(int rc, const char* what) {
   if (rc == MPI_SUCCESS) return;
@@ -62,6 +98,7 @@ MpiCommunicator::MpiCommunicator(MPI_Comm world) {
   MPI_Comm_rank(local, &local_rank_);
   MPI_Comm_size(local, &local_size_);
   MPI_Comm_free(&local);
+  timeout_s_ = collective_timeout();
 }
 
 MpiCommunicator::~MpiCommunicator() {
@@ -77,7 +114,9 @@ void MpiCommunicator::allreduce_sum_(at::Tensor& t) {
   const int64_t n = t.numel(), es = t.element_size();
   for (int64_t off = 0; off < n; off += kMaxCount) {
     int count = int(std::min(kMaxCount, n - off));
-    mpi_check(MPI_Allreduce(MPI_IN_PLACE, p + off * es, count, type, MPI_SUM, comm_), "Allreduce");
+    char* q = p + off * es;
+    collective("Allreduce", [&] { return MPI_Allreduce(MPI_IN_PLACE, q, count, type, MPI_SUM, comm_); },
+               [&](MPI_Request* r) { return MPI_Iallreduce(MPI_IN_PLACE, q, count, type, MPI_SUM, comm_, r); });
   }
 }
 
@@ -89,7 +128,9 @@ void MpiCommunicator::broadcast_(at::Tensor& t, int root) {
   const int64_t n = t.numel(), es = t.element_size();
   for (int64_t off = 0; off < n; off += kMaxCount) {
     int count = int(std::min(kMaxCount, n - off));
-    mpi_check(MPI_Bcast(p + off * es, count, type, root, comm_), "Bcast");
+    char* q = p + off * es;
+    collective("Bcast", [&] { return MPI_Bcast(q, count, type, root, comm_); },
+               [&](MPI_Request* r) { return MPI_Ibcast(q, count, type, root, comm_, r); });
   }
 }
 
@@ -105,7 +146,10 @@ at::Tensor MpiCommunicator::allgather(const at::Tensor& t_in) {
   mine[0] = t.dim();
   mine[1] = int64_t(t.scalar_type());
   for (int64_t d = 0; d < t.dim(); ++d) mine[2 + d] = t.size(d);
-  mpi_check(MPI_Allgather(mine.data(), kSlots, MPI_INT64_T, all.data(), kSlots, MPI_INT64_T, comm_), "Allgather");
+  collective("Allgather", [&] { return MPI_Allgather(mine.data(), kSlots, MPI_INT64_T, all.data(), kSlots, MPI_INT64_T, comm_); },
+             [&](MPI_Request* r) {
+               return MPI_Iallgather(mine.data(), kSlots, MPI_INT64_T, all.data(), kSlots, MPI_INT64_T, comm_, r);
+             });
   for (int r = 0; r < size_; ++r) {
     if (!std::equal(mine.begin(), mine.end(), all.begin() + r * kSlots)) {
       std::vector<int64_t> theirs(all.begin() + r * kSlots + 2, all.begin() + r * kSlots + 2 + std::max<int64_t>(0, all[r * kSlots]));
@@ -119,7 +163,10 @@ at::Tensor MpiCommunicator::allgather(const at::Tensor& t_in) {
   at::Tensor out = at::empty(out_sizes, t.options());
   const int64_t n = t.numel();
   DAG_CHECK(n <= INT_MAX, "MPI allgather: ", n, " elements per rank exceed the MPI count limit ", INT_MAX);
-  mpi_check(MPI_Allgather(t.data_ptr(), int(n), type, out.data_ptr(), int(n), type, comm_), "Allgather");
+  collective("Allgather", [&] { return MPI_Allgather(t.data_ptr(), int(n), type, out.data_ptr(), int(n), type, comm_); },
+             [&](MPI_Request* r) {
+               return MPI_Iallgather(t.data_ptr(), int(n), type, out.data_ptr(), int(n), type, comm_, r);
+             });
   return out;
 }
 
@@ -127,15 +174,23 @@ std::vector<std::string> MpiCommunicator::allgather_strings(const std::vector<st
   // 1. how many strings each rank has; 2. their lengths (Allgatherv); 3. the bytes (Allgatherv).
   int mine = int(local.size());
   std::vector<int> counts(size_);
-  mpi_check(MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_), "Allgather");
+  collective("Allgather", [&] { return MPI_Allgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_); },
+             [&](MPI_Request* r) { return MPI_Iallgather(&mine, 1, MPI_INT, counts.data(), 1, MPI_INT, comm_, r); });
   std::vector<int> displs(size_, 0);
   for (int r = 1; r < size_; ++r) displs[r] = displs[r - 1] + counts[r - 1];
   const int total = displs.back() + counts.back();
   std::vector<int64_t> my_lens(local.size()), lens(size_t(std::max(total, 1)));
   int64_t my_bytes = 0;
   for (size_t i = 0; i < local.size(); ++i) my_bytes += my_lens[i] = int64_t(local[i].size());
-  mpi_check(MPI_Allgatherv(my_lens.data(), mine, MPI_INT64_T, lens.data(), counts.data(), displs.data(),
-                           MPI_INT64_T, comm_), "Allgatherv");
+  collective("Allgatherv",
+             [&] {
+               return MPI_Allgatherv(my_lens.data(), mine, MPI_INT64_T, lens.data(), counts.data(), displs.data(),
+                                     MPI_INT64_T, comm_);
+             },
+             [&](MPI_Request* r) {
+               return MPI_Iallgatherv(my_lens.data(), mine, MPI_INT64_T, lens.data(), counts.data(), displs.data(),
+                                      MPI_INT64_T, comm_, r);
+             });
   std::vector<int> bytes(size_, 0), bdispl(size_, 0);
   int64_t total_bytes = 0;
   for (int r = 0; r < size_; ++r) {
@@ -150,8 +205,15 @@ std::vector<std::string> MpiCommunicator::allgather_strings(const std::vector<st
   mine_cat.reserve(size_t(my_bytes));
   for (const auto& s : local) mine_cat += s;
   std::string all(size_t(std::max<int64_t>(total_bytes, 1)), '\0');
-  mpi_check(MPI_Allgatherv(mine_cat.data(), int(my_bytes), MPI_CHAR, all.data(), bytes.data(), bdispl.data(),
-                           MPI_CHAR, comm_), "Allgatherv");
+  collective("Allgatherv",
+             [&] {
+               return MPI_Allgatherv(mine_cat.data(), int(my_bytes), MPI_CHAR, all.data(), bytes.data(), bdispl.data(),
+                                     MPI_CHAR, comm_);
+             },
+             [&](MPI_Request* r) {
+               return MPI_Iallgatherv(mine_cat.data(), int(my_bytes), MPI_CHAR, all.data(), bytes.data(),
+                                      bdispl.data(), MPI_CHAR, comm_, r);
+             });
   std::vector<std::string> out;
   out.reserve(size_t(total));
   int64_t pos = 0;
@@ -164,11 +226,14 @@ std::vector<std::string> MpiCommunicator::allgather_strings(const std::vector<st
 
 int64_t MpiCommunicator::allreduce_max(int64_t v) {
   int64_t out = v;
-  mpi_check(MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_MAX, comm_), "Allreduce(MAX)");
+  collective("Allreduce(MAX)", [&] { return MPI_Allreduce(&v, &out, 1, MPI_INT64_T, MPI_MAX, comm_); },
+             [&](MPI_Request* r) { return MPI_Iallreduce(&v, &out, 1, MPI_INT64_T, MPI_MAX, comm_, r); });
   return out;
 }
 
-void MpiCommunicator::barrier() { mpi_check(MPI_Barrier(comm_), "Barrier"); }
+void MpiCommunicator::barrier() {
+  collective("Barrier", [&] { return MPI_Barrier(comm_); }, [&](MPI_Request* r) { return MPI_Ibarrier(comm_, r); });
+}
 
 void MpiCommunicator::abort(int code) {
   std::fflush(stdout);

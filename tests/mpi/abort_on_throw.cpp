@@ -4,6 +4,8 @@
 //   --finalize  the same, but main returns 1 through MPI_Finalize (negative control: hangs forever).
 //   --kill      rank 1 dies of SIGKILL (OOM killer, node failure): the launcher must end the job.
 //   --exit      rank 1 calls std::exit(1) from deep inside (a library's exit): no MPI_Finalize.
+//   --hang      rank 1 hangs (a stuck reward process); with DAGALIGN_MPI_TIMEOUT_S set, rank 0's
+//               all-reduce times out and aborts the job.
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -26,6 +28,7 @@ int run(dagalign::Communicator& comm, const std::string& mode) {
       dagalign::log::error(dagalign::cat("rank 1: reward process died in step 3 (test, mode ", mode, ")"));
       if (mode == "--kill") std::raise(SIGKILL);
       if (mode == "--exit") std::exit(1);
+      if (mode == "--hang") std::this_thread::sleep_for(std::chrono::hours(1));
       throw dagalign::Error("rank 1: giving up");
     }
     comm.allreduce_mean_(g);  // rank 0 blocks here in step 3, waiting for rank 1

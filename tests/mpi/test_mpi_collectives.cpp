@@ -1,5 +1,7 @@
 // MpiCommunicator collectives over 2 ranks (run by mpirun -np 2): results checked against the values
 // each rank can compute for every rank by hand.
+#include <cstdlib>
+
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
@@ -26,6 +28,12 @@ TEST(MpiCollectives, WorldOfTwoOnOneHost) {
   EXPECT_EQ(comm().local_size(), 2);
   EXPECT_EQ(comm().local_rank(), comm().rank());  // one host: local rank = rank
   EXPECT_NE(startup_banner(comm()).find(cat("rank ", comm().rank(), "/2")), std::string::npos);
+  EXPECT_TRUE(launched_by_mpi());
+  // ctest runs this program twice: plain, and with DAGALIGN_MPI_TIMEOUT_S=60 (nonblocking collectives).
+  const char* timeout = std::getenv("DAGALIGN_MPI_TIMEOUT_S");
+  auto* mpi = dynamic_cast<MpiCommunicator*>(&comm());
+  ASSERT_NE(mpi, nullptr);
+  EXPECT_EQ(mpi->timeout_seconds(), timeout ? std::atof(timeout) : 0.0);
 }
 
 TEST(MpiCollectives, AllreduceSumAndMeanAreExact) {

@@ -1,11 +1,16 @@
 #pragma once
 // MPI implementation of Communicator: CPU tensors, MPI_Allreduce(MPI_IN_PLACE) on a duplicate of
 // MPI_COMM_WORLD with MPI_ERRORS_RETURN, so a failed call throws Error naming the MPI error.
+// DAGALIGN_MPI_TIMEOUT_S > 0 (default 0: off): every collective runs as its nonblocking twin, polled;
+// one that has not finished after that many seconds (a rank hangs, e.g. in a reward process) aborts
+// the whole job with exit code kMpiTimeoutExit instead of waiting forever.
 #include <mpi.h>
 
 #include "dagalign/dist/communicator.h"
 
 namespace dagalign {
+
+constexpr int kMpiTimeoutExit = 4;
 
 class MpiCommunicator : public Communicator {
  public:
@@ -26,10 +31,15 @@ class MpiCommunicator : public Communicator {
   void barrier() override;
   [[noreturn]] void abort(int code) override;
   MPI_Comm comm() const { return comm_; }
+  double timeout_seconds() const { return timeout_s_; }
 
  private:
+  template <class Blocking, class Nonblocking>
+  void collective(const char* what, Blocking blocking, Nonblocking nonblocking);
+
   MPI_Comm comm_ = MPI_COMM_NULL;
   int rank_ = 0, size_ = 1, local_rank_ = 0, local_size_ = 1;
+  double timeout_s_ = 0;  // DAGALIGN_MPI_TIMEOUT_S
 };
 
 // Throws Error("MPI <what> failed: <MPI error string>") when rc != MPI_SUCCESS.

@@ -16,6 +16,8 @@ struct RewardOptions {
   double external_timeout_s = 60;            // reward.external_timeout: seconds per batch
   double external_startup_timeout_s = 120;   // reward.external_startup_timeout: seconds to the hello message
   int external_retries = 1;                  // reward.external_retries: respawns per batch after crash/hang
+  std::string aesthetic_clip;                // reward.aesthetic_clip: CLIP ViT-L/14 folder
+  std::string aesthetic_head;                // reward.aesthetic_head: LAION MLP head (safetensors)
 
   // Registers the reward.* keys above (not reward.name, which the caller owns).
   void add_to(Config& c);

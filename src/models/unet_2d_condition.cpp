@@ -4,6 +4,7 @@
 
 #include "dagalign/core/error.h"
 #include "dagalign/models/checkpointing.h"
+#include "dagalign/models/timestep_embedding.h"
 
 namespace dagalign {
 namespace {
@@ -84,7 +85,7 @@ at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& x, const at::Tens
   DAG_CHECK(t.dim() == 1 && t.size(0) == x.size(0), "UNet: timesteps ", t_in.sizes(), " do not match batch ",
             x.size(0));
   // Timesteps(C0, flip_sin_to_cos, freq_shift), cast to the sample dtype, then the MLP.
-  at::Tensor t_emb = get_timestep_embedding(t, config.block_out_channels[0], config.flip_sin_to_cos, config.freq_shift)
+  at::Tensor t_emb = timestep_embedding(t, config.block_out_channels[0], config.flip_sin_to_cos, config.freq_shift)
                          .to(x.scalar_type());
   at::Tensor emb = time_embedding(t_emb);
   const bool ckpt = gradient_checkpointing_ && at::GradMode::is_enabled();

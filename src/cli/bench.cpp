@@ -17,6 +17,7 @@ const std::map<std::string, Bench>& benches() {
       {"io", {bench_io, "HDF5 trajectory store vs raw sequential writes (MB/s), deflate sizes"}},
       {"allreduce", {bench_allreduce, "flat-buffer all-reduce vs raw MPI_Allreduce (run under mpirun -np 2)"}},
       {"clip", {bench_clip, "CLIP tokenizer prompts/s and text-encoder forward time"}},
+      {"unet", {bench_unet, "UNet forward / forward+backward time, GFLOP/s, peak memory, vs diffusers"}},
   };
   return table;
 }

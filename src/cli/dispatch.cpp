@@ -21,6 +21,7 @@ const std::map<std::string, Command>& commands() {
       {"train", {train, "align a model against a reward (DAG-DB, DAG-KL or DDPO)"}},
       {"bench", {bench, "print throughput figures of one capability (dagalign bench --help)"}},
       {"inspect", {inspect, "describe an HDF5 file of a run: trajectories, checkpoint or metrics"}},
+      {"replay", {replay, "train an objective off-policy from stored HDF5 trajectories (--trajectories GLOB)"}},
       {"sample", {sample, "text-to-image grid (PNG + JSON) from a diffusers Stable Diffusion folder, optional LoRA"}},
   };
   return table;

@@ -16,6 +16,7 @@ int bench_toy2d(const Args& args);  // dagalign bench toy2d (src/cli/bench_toy2d
 int bench_allreduce(const Args& args);  // dagalign bench allreduce (src/cli/bench_allreduce.cpp; mpirun -np 2)
 
 int inspect(const Args& args);   // dagalign inspect FILE.h5: schema, counts, datasets, statistics, config
+int replay(const Args& args);    // dagalign replay --trajectories GLOB: off-policy training (src/cli/replay.cpp)
 int sample(const Args& args);    // dagalign sample: text-to-image grid from a diffusers SD folder (src/cli/sample.cpp)
 int bench_io(const Args& args);  // dagalign bench io: HDF5 trajectory write throughput vs raw writes (src/cli/bench_io.cpp)
 int bench_clip(const Args& args);  // dagalign bench clip: CLIP tokenizer prompts/s, text-encoder forward (src/cli/bench_clip.cpp)

@@ -1,0 +1,50 @@
+#pragma once
+// Off-policy training from stored trajectories (`dagalign replay`): the configured objective is trained
+// by Trainer::train_on on batches assembled from rows of HDF5 trajectory files (io/trajectory_store.h)
+// instead of freshly sampled ones. Rows keep their seeds, so each trajectory visits its transitions in
+// the same per-trajectory order as on-policy training, and DDPO's importance ratios use the stored
+// sampling-time log P_F.
+//
+// Row sampling per replay epoch and rank (rows whose reward is not finite are never drawn):
+//   uniform      n distinct rows uniformly at random (with replacement only when n > valid rows)
+//   prioritized  n rows with replacement, P(i) = exp(beta r_i) / sum_j exp(beta r_j) (softmax of
+//                replay.priority_beta * reward; beta = 0 is uniform with replacement)
+//   sequential   the valid rows in stored order, rank r of W taking rows ((e W + r) n + k) mod valid,
+//                k < n: replaying epoch e's segment of a 1-rank run with the same config reproduces its
+//                on-policy update exactly
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <ATen/core/Generator.h>
+#include <ATen/core/Tensor.h>
+
+#include "dagalign/core/config.h"
+#include "dagalign/dist/communicator.h"
+#include "dagalign/train/run.h"
+
+namespace dagalign {
+
+struct ReplayConfig {
+  std::string trajectories;          // glob of trajectory files (index.h5 files are skipped)
+  std::string sampling = "uniform";  // uniform | prioritized | sequential
+  double priority_beta = 1.0;        // prioritized: P(i) ∝ exp(beta * reward_i)
+  int epochs = 10;                   // replay epochs (one optimiser pass over `batch` rows each)
+  int batch = 0;                     // rows per replay epoch and rank; 0: sample.batch_size * batches_per_epoch
+  std::string dir;                   // output directory; empty: <run.dir>/replay
+
+  void add_to(Config& c);
+  // Checks the keys against the training settings (throws ConfigError naming the key and value).
+  void finalize(const TrainerConfig& train);
+};
+
+// The rows (indices into `rewards`) drawn for one replay epoch on one rank; see the header comment.
+std::vector<int64_t> replay_rows(const at::Tensor& rewards, const ReplayConfig& rc, int64_t epoch, int rank,
+                                 int world_size, at::Generator& gen);
+
+// The replay run: validates the files against the configured world (model id, state shape, steps),
+// trains replay.epochs epochs, writes config.ini, metrics.{jsonl,h5} and params-final.safetensors in
+// replay.dir. Returns the exit code.
+int run_replay(const RunInputs& in, const ReplayConfig& rc, Communicator& comm);
+
+}  // namespace dagalign

@@ -1,0 +1,154 @@
+#include "dagalign/train/replay.h"
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <ATen/ATen.h>
+
+#include "dagalign/core/error.h"
+#include "dagalign/core/log.h"
+#include "dagalign/core/rng.h"
+#include "dagalign/core/timer.h"
+#include "dagalign/io/metrics.h"
+#include "dagalign/io/trajectory_store.h"
+#include "dagalign/train/trainer.h"
+#include "dagalign/weights/safetensors.h"
+
+namespace fs = std::filesystem;
+
+namespace dagalign {
+
+void ReplayConfig::add_to(Config& c) {
+  c.add("replay.trajectories", &trajectories, trajectories,
+        "glob of trajectory files to train from (also --trajectories GLOB)")
+      .add("replay.sampling", &sampling, sampling,
+           "uniform (distinct rows), prioritized (P ∝ exp(priority_beta * reward), with replacement) or "
+           "sequential (stored order)")
+      .add("replay.priority_beta", &priority_beta, priority_beta, "prioritized: inverse temperature on the reward")
+      .add("replay.epochs", &epochs, epochs, "replay epochs")
+      .add("replay.batch", &batch, batch,
+           "rows per replay epoch and rank (0: sample.batch_size * sample.batches_per_epoch)")
+      .add("replay.dir", &dir, dir, "output directory (metrics, params-final.safetensors); empty: <run.dir>/replay");
+}
+
+void ReplayConfig::finalize(const TrainerConfig& train) {
+  if (trajectories.empty()) throw ConfigError("replay.trajectories (--trajectories GLOB) is required");
+  if (sampling != "uniform" && sampling != "prioritized" && sampling != "sequential")
+    throw ConfigError(cat("replay.sampling: '", sampling, "' (expected uniform, prioritized or sequential)"));
+  if (!std::isfinite(priority_beta)) throw ConfigError(cat("replay.priority_beta: ", priority_beta, " is not finite"));
+  if (epochs <= 0) throw ConfigError(cat("replay.epochs must be > 0, found ", epochs));
+  if (batch < 0) throw ConfigError(cat("replay.batch must be >= 0, found ", batch));
+  if (batch == 0) batch = train.trajectories_per_epoch();
+  const int per_update = train.batch_size * train.grad_accum;
+  if (batch % per_update != 0)
+    throw ConfigError(cat("replay.batch (", batch, ") must be a multiple of train.batch_size * train.grad_accum (",
+                          per_update, ")"));
+  if (dir.empty()) dir = (fs::path(train.run.dir) / "replay").string();
+}
+
+std::vector<int64_t> replay_rows(const at::Tensor& rewards, const ReplayConfig& rc, int64_t epoch, int rank,
+                                 int world_size, at::Generator& gen) {
+  auto r = rewards.to(at::kDouble).contiguous();
+  std::vector<int64_t> valid;
+  for (int64_t i = 0; i < r.numel(); ++i)
+    if (std::isfinite(r.data_ptr<double>()[i])) valid.push_back(i);
+  const int64_t V = static_cast<int64_t>(valid.size()), n = rc.batch;
+  if (V == 0) throw Error(cat("replay: none of the ", r.numel(), " stored rows has a finite reward"));
+  std::vector<int64_t> out;
+  out.reserve(n);
+  if (rc.sampling == "sequential") {
+    const int64_t start = (epoch * world_size + rank) * n;
+    for (int64_t k = 0; k < n; ++k) out.push_back(valid[(start + k) % V]);
+  } else if (rc.sampling == "uniform") {
+    auto pick = n <= V ? at::randperm(V, gen, at::kLong).slice(0, 0, n) : at::randint(V, {n}, gen, at::kLong);
+    for (int64_t k = 0; k < n; ++k) out.push_back(valid[pick[k].item<int64_t>()]);
+  } else {
+    // P(i) = exp(beta r_i - max_j beta r_j) / sum_j exp(beta r_j - max_j beta r_j)
+    auto rv = r.index_select(0, at::tensor(valid, at::kLong));
+    auto p = at::softmax(rc.priority_beta * rv, 0);
+    auto pick = at::multinomial(p, n, /*replacement=*/true, gen).contiguous();
+    for (int64_t k = 0; k < n; ++k) out.push_back(valid[pick.data_ptr<int64_t>()[k]]);
+  }
+  return out;
+}
+
+namespace {
+
+std::string epoch_line(const EpochStats& s, int epochs, double seconds) {
+  std::ostringstream os;
+  os.setf(std::ios::fixed);
+  os.precision(4);
+  os << "replay epoch " << s.epoch + 1 << "/" << epochs << " | reward " << s.reward_mean << " ± " << s.reward_std
+     << " | beta " << s.beta;
+  for (const auto& [k, v] : s.loss) os << " | " << k << " " << v;
+  os.precision(2);
+  os << " | " << seconds << "s";
+  for (const auto& [k, v] : s.seconds) os << " " << k << " " << v << "s";
+  return os.str();
+}
+
+}  // namespace
+
+int run_replay(const RunInputs& in, const ReplayConfig& rc, Communicator& comm) {
+  TrainerConfig cfg = in.train;
+  cfg.epochs = rc.epochs;  // the objective's beta schedule spans the replay epochs
+  if (cfg.model != "toy2d")
+    throw ConfigError(cat("model.path: '", cfg.model, "' is not a supported model for replay (expected toy2d)"));
+  auto world = make_toy2d_world(in.toy2d, NoiseSchedule(cfg.schedule), cfg.run.seed);
+  TrajectoryExpect expect;
+  expect.model_id = world->model_id();
+  expect.state_shape = world->state_shape();
+  expect.steps = cfg.sampler.steps;
+  TrajectorySet set(rc.trajectories, expect);  // validates every file, naming it in errors
+  const auto all_rewards = set.rewards();
+  log::info(cat("replay: ", set.rows(), " stored trajectories in ", set.files().size(), " file(s) matching '",
+                rc.trajectories, "', sampling ", rc.sampling, ", ", rc.batch, " rows per epoch and rank"));
+
+  const fs::path dir(rc.dir);
+  if (comm.rank() == 0) {
+    fs::create_directories(dir);
+    std::ofstream(dir / "config.ini") << in.resolved_config;
+  }
+  comm.barrier();
+  Trainer trainer(cfg, *world, comm);
+  std::unique_ptr<MetricsWriter> metrics;
+  if (comm.rank() == 0) metrics = std::make_unique<MetricsWriter>(dir.string());
+  for (int epoch = 0; epoch < rc.epochs; ++epoch) {
+    Stopwatch sw;
+    trainer.timer().clear();
+    TrajectoryBatch batch;
+    {
+      auto scope = trainer.timer().scope("io");
+      auto gen = make_generator(stream_seed(cfg.run.seed, Purpose::kReplay, epoch, comm.rank()));
+      batch = set.gather(replay_rows(all_rewards, rc, epoch, comm.rank(), comm.size(), gen));
+    }
+    auto stats = trainer.train_on(batch, epoch);
+    trainer.reward_stats(batch, stats);
+    stats.seconds = trainer.timer().all();
+    const double seconds = sw.seconds();
+    log::info(epoch_line(stats, rc.epochs, seconds));
+    if (metrics) {
+      std::map<std::string, double> m = {{"beta", stats.beta},
+                                         {"reward_mean", stats.reward_mean}, {"reward_std", stats.reward_std},
+                                         {"reward_max", stats.reward_max},   {"reward_min", stats.reward_min},
+                                         {"grad_norm_policy", stats.grad_norm_policy},
+                                         {"grad_norm_flow", stats.grad_norm_flow},
+                                         {"trajectories", double(stats.trajectories)},
+                                         {"transitions", double(stats.transitions)},
+                                         {"seconds", seconds}};
+      for (const auto& [k, v] : stats.loss) m[k] = v;
+      for (const auto& [k, v] : stats.seconds) m["seconds_" + k] = v;
+      metrics->write(epoch + 1, m);
+    }
+  }
+  if (comm.rank() == 0) {
+    TensorMap params;
+    for (const auto& [name, t] : trainer.trainables()) params[name] = t.detach().to(at::kFloat).contiguous();
+    write_safetensors((dir / "params-final.safetensors").string(), params);
+  }
+  return 0;
+}
+
+}  // namespace dagalign

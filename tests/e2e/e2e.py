@@ -224,8 +224,11 @@ def case_io_share(exe, work):
     run(train_cmd(exe, d, 10))
     m = [json.loads(l) for l in open(os.path.join(d, "metrics.jsonl"))]
     io, total = sum(x["seconds_io"] for x in m), sum(x["seconds"] for x in m)
+    # Upper bound: everything of the epoch that is not sampling, reward or training (file create/close too).
+    other = sum(x["seconds"] - x["seconds_sample"] - x["seconds_reward"] - x["seconds_train"] for x in m)
     print(f"I/O share of epoch time: {100 * io / total:.2f}% ({io * 1e3:.1f} ms of {total * 1e3:.1f} ms over "
-          f"{len(m)} epochs; per epoch median io {sorted(x['seconds_io'] for x in m)[len(m) // 2] * 1e3:.2f} ms)")
+          f"{len(m)} epochs; per epoch median io {sorted(x['seconds_io'] for x in m)[len(m) // 2] * 1e3:.2f} ms); "
+          f"epoch time outside sample/reward/train (incl. file create/close): {100 * other / total:.2f}%")
 
 
 def main():

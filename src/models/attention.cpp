@@ -1,5 +1,7 @@
 #include "dagalign/models/attention.h"
 
+#include "dagalign/models/resnet.h"
+
 #include <algorithm>
 #include <cmath>
 #include <vector>
@@ -58,7 +60,7 @@ at::Tensor AttentionImpl::forward(const at::Tensor& x, const at::Tensor& context
 
 at::Tensor AttentionImpl::forward_spatial(const at::Tensor& x) {
   const int64_t B = x.size(0), C = x.size(1), Hh = x.size(2), W = x.size(3);
-  at::Tensor h = group_norm ? group_norm(x) : x;  // GroupNorm over channels, before tokenizing
+  at::Tensor h = group_norm ? norm_in_weight_dtype(group_norm, x) : x;  // GroupNorm over channels, before tokenizing
   h = h.view({B, C, Hh * W}).transpose(1, 2);     // [B, HW, C]
   h = forward(h);
   return x + h.transpose(1, 2).reshape({B, C, Hh, W});  // residual_connection, rescale 1
@@ -102,9 +104,9 @@ BasicTransformerBlockImpl::BasicTransformerBlockImpl(int64_t dim, int64_t heads,
 }
 
 at::Tensor BasicTransformerBlockImpl::forward(const at::Tensor& x0, const at::Tensor& context) {
-  at::Tensor x = x0 + attn1(norm1(x0));
-  x = x + attn2(norm2(x), context);
-  return x + ff(norm3(x));
+  at::Tensor x = x0 + attn1(norm_in_weight_dtype(norm1, x0));
+  x = x + attn2(norm_in_weight_dtype(norm2, x), context);
+  return x + ff(norm_in_weight_dtype(norm3, x));
 }
 
 }  // namespace dagalign

@@ -29,7 +29,7 @@ at::Tensor VAEEncoderImpl::forward(const at::Tensor& x) {
   at::Tensor h = conv_in(x);
   for (size_t i = 0; i < down_blocks->size(); ++i) h = down_blocks->ptr<DownEncoderBlock2DImpl>(i)->forward(h);
   h = mid_block(h);
-  return conv_out(at::silu(conv_norm_out(h)));
+  return conv_out(at::silu(norm_in_weight_dtype(conv_norm_out, h)));
 }
 
 VAEDecoderImpl::VAEDecoderImpl(const VAEConfig& c) {
@@ -52,7 +52,7 @@ VAEDecoderImpl::VAEDecoderImpl(const VAEConfig& c) {
 at::Tensor VAEDecoderImpl::forward(const at::Tensor& z) {
   at::Tensor h = mid_block(conv_in(z));
   for (size_t i = 0; i < up_blocks->size(); ++i) h = up_blocks->ptr<UpDecoderBlock2DImpl>(i)->forward(h);
-  return conv_out(at::silu(conv_norm_out(h)));
+  return conv_out(at::silu(norm_in_weight_dtype(conv_norm_out, h)));
 }
 
 at::Tensor DiagonalGaussian::sample(c10::optional<at::Generator> gen) const {

@@ -4,6 +4,16 @@
 
 namespace dagalign {
 
+at::Tensor norm_in_weight_dtype(torch::nn::GroupNorm& norm, const at::Tensor& x) {
+  const auto t = norm->weight.defined() ? norm->weight.scalar_type() : x.scalar_type();
+  return norm(x.scalar_type() == t ? x : x.to(t));
+}
+
+at::Tensor norm_in_weight_dtype(torch::nn::LayerNorm& norm, const at::Tensor& x) {
+  const auto t = norm->weight.defined() ? norm->weight.scalar_type() : x.scalar_type();
+  return norm(x.scalar_type() == t ? x : x.to(t));
+}
+
 using torch::nn::Conv2dOptions;
 using torch::nn::GroupNormOptions;
 
@@ -18,9 +28,9 @@ ResnetBlock2DImpl::ResnetBlock2DImpl(const ResnetOptions& o) {
 }
 
 at::Tensor ResnetBlock2DImpl::forward(const at::Tensor& x, const at::Tensor& temb) {
-  at::Tensor h = conv1(at::silu(norm1(x)));
+  at::Tensor h = conv1(at::silu(norm_in_weight_dtype(norm1, x)));
   if (time_emb_proj) h = h + time_emb_proj(at::silu(temb)).unsqueeze(-1).unsqueeze(-1);
-  h = conv2(at::silu(norm2(h)));  // dropout p = 0
+  h = conv2(at::silu(norm_in_weight_dtype(norm2, h)));  // dropout p = 0
   return (conv_shortcut ? conv_shortcut(x) : x) + h;
 }
 

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "dagalign/core/error.h"
+#include "dagalign/models/resnet.h"
 
 namespace dagalign {
 
@@ -27,7 +28,7 @@ Transformer2DModelImpl::Transformer2DModelImpl(const Transformer2DOptions& o) : 
 
 at::Tensor Transformer2DModelImpl::forward(const at::Tensor& x, const at::Tensor& context) {
   const int64_t B = x.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  at::Tensor h = norm(x);
+  at::Tensor h = norm_in_weight_dtype(norm, x);
   if (!opt.use_linear_projection) h = proj_in_conv(h);
   h = h.permute({0, 2, 3, 1}).reshape({B, H * W, C});
   if (opt.use_linear_projection) h = proj_in_linear(h);

@@ -141,7 +141,7 @@ at::Tensor UNet2DConditionModelImpl::forward(const at::Tensor& x, const at::Tens
       h = block->forward(h, emb, context, res, size);
     }
   }
-  return conv_out(at::silu(conv_norm_out(h)));
+  return conv_out(at::silu(norm_in_weight_dtype(conv_norm_out, h)));
 }
 
 }  // namespace dagalign

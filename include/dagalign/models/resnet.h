@@ -9,6 +9,12 @@
 
 namespace dagalign {
 
+// Normalisation in the weights' dtype (float32): under bf16 autocast the input may be bf16, which
+// LibTorch 1.13's CPU group_norm/layer_norm reject with float32 weights (CUDA autocast runs these in
+// float32 too). Returns the float32 result; the next conv/linear casts it back under autocast.
+at::Tensor norm_in_weight_dtype(torch::nn::GroupNorm& norm, const at::Tensor& x);
+at::Tensor norm_in_weight_dtype(torch::nn::LayerNorm& norm, const at::Tensor& x);
+
 struct ResnetOptions {
   int64_t in_channels = 0, out_channels = 0;
   int64_t temb_channels = 0;  // 0: no time embedding (VAE)

@@ -13,6 +13,7 @@
 #include "dagalign/core/timer.h"
 #include "dagalign/io/metrics.h"
 #include "dagalign/io/trajectory_store.h"
+#include "dagalign/train/state.h"
 #include "dagalign/train/trainer.h"
 #include "dagalign/weights/safetensors.h"
 
@@ -30,6 +31,8 @@ void ReplayConfig::add_to(Config& c) {
       .add("replay.epochs", &epochs, epochs, "replay epochs")
       .add("replay.batch", &batch, batch,
            "rows per replay epoch and rank (0: sample.batch_size * sample.batches_per_epoch)")
+      .add("replay.init", &init, init,
+           "checkpoint to start from (parameters, optimiser state, statistics); empty: the initial model")
       .add("replay.dir", &dir, dir, "output directory (metrics, params-final.safetensors); empty: <run.dir>/replay");
 }
 
@@ -45,6 +48,7 @@ void ReplayConfig::finalize(const TrainerConfig& train) {
   if (batch % per_update != 0)
     throw ConfigError(cat("replay.batch (", batch, ") must be a multiple of train.batch_size * train.grad_accum (",
                           per_update, ")"));
+  if (!init.empty() && !fs::exists(init)) throw ConfigError(cat("replay.init: checkpoint file '", init, "' does not exist"));
   if (dir.empty()) dir = (fs::path(train.run.dir) / "replay").string();
 }
 
@@ -113,6 +117,11 @@ int run_replay(const RunInputs& in, const ReplayConfig& rc, Communicator& comm) 
   }
   comm.barrier();
   Trainer trainer(cfg, *world, comm);
+  if (!rc.init.empty()) {
+    const int next = restore_state(trainer, checkpoint::read(rc.init));
+    log::info(cat("replay: starting from ", rc.init, " (saved before epoch ", next + 1, ", optimiser step ",
+                  trainer.steps(), ")"));
+  }
   std::unique_ptr<MetricsWriter> metrics;
   if (comm.rank() == 0) metrics = std::make_unique<MetricsWriter>(dir.string());
   for (int epoch = 0; epoch < rc.epochs; ++epoch) {

@@ -180,6 +180,21 @@ def case_replay(exe, work):
     assert filecmp.cmp(os.path.join(d, "params-final.safetensors"),
                        os.path.join(d, "replay", "params-final.safetensors"), shallow=False), "parameters differ"
     print(f"sequential replay of epoch 1: loss {off['loss']:.9g} == on-policy {on['loss']:.9g}, parameters identical")
+    # Epoch 2 of a 2-epoch run, replayed from the checkpoint saved before it.
+    d2 = os.path.join(work, "two-epochs")
+    run(train_cmd(exe, d2, 2))
+    seg1 = os.path.join(d2, "trajectories", "seg-000001.rank-000.h5")
+    run(replay_cmd(exe, d2, seg1, "--replay.sampling", "sequential", "--replay.epochs", "1",
+                   "--replay.init", os.path.join(d2, "checkpoints", "epoch-000001.h5")))
+    on = [json.loads(l) for l in open(os.path.join(d2, "metrics.jsonl"))][1]
+    off = [json.loads(l) for l in open(os.path.join(d2, "replay", "metrics.jsonl"))][0]
+    assert on["epoch"] == 2
+    for k in ("loss", "loss_db", "db_residual_abs", "reward_mean"):
+        assert abs(on[k] - off[k]) <= 1e-6 * max(1.0, abs(on[k])), f"{k}: on-policy {on[k]} replayed {off[k]}"
+    assert filecmp.cmp(os.path.join(d2, "params-final.safetensors"),
+                       os.path.join(d2, "replay", "params-final.safetensors"), shallow=False), "parameters differ"
+    print(f"sequential replay of epoch 2 from checkpoint epoch-000001.h5: loss {off['loss']:.9g} == on-policy "
+          f"{on['loss']:.9g}, parameters identical")
     for sampling in ("uniform", "prioritized"):
         out = os.path.join(work, f"replay-{sampling}")
         r = run(replay_cmd(exe, d, os.path.join(d, "trajectories", "seg-*.h5"), "--replay.sampling", sampling,

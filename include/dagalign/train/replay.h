@@ -32,6 +32,8 @@ struct ReplayConfig {
   int epochs = 10;                   // replay epochs (one optimiser pass over `batch` rows each)
   int batch = 0;                     // rows per replay epoch and rank; 0: sample.batch_size * batches_per_epoch
   std::string dir;                   // output directory; empty: <run.dir>/replay
+  std::string init;                  // checkpoint file to start from (parameters, optimiser, statistics);
+                                     // empty: the configured world's initial parameters
 
   void add_to(Config& c);
   // Checks the keys against the training settings (throws ConfigError naming the key and value).
@@ -42,7 +44,7 @@ struct ReplayConfig {
 std::vector<int64_t> replay_rows(const at::Tensor& rewards, const ReplayConfig& rc, int64_t epoch, int rank,
                                  int world_size, at::Generator& gen);
 
-// The replay run: validates the files against the configured world (model id, state shape, steps),
+// The replay run: starts from replay.init if given, validates the files against the configured world (model id, state shape, steps),
 // trains replay.epochs epochs, writes config.ini, metrics.{jsonl,h5} and params-final.safetensors in
 // replay.dir. Returns the exit code.
 int run_replay(const RunInputs& in, const ReplayConfig& rc, Communicator& comm);

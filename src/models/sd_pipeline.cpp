@@ -29,7 +29,7 @@ ScheduleConfig read_scheduler_config(const std::string& path) {
 
 SDPipeline SDPipeline::load(const std::string& folder, const std::string& variant) {
   read_model_index(folder);  // the folder must be a pipeline
-  SDPipeline p{ClipTokenizer::from_folder(folder + "/tokenizer")};
+  SDPipeline p{ClipTokenizer::from_folder(folder + "/tokenizer"), nullptr, nullptr, nullptr, ScheduleConfig{}};
   p.text_encoder = load_clip_text_model(folder, "text_encoder", variant);
   p.unet = UNet2DConditionModel(UNetConfig::from_file(folder + "/unet/config.json"));
   ComponentLoadOptions opt;

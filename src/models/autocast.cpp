@@ -48,7 +48,10 @@ AutocastGuard::AutocastGuard(c10::DeviceType device, bool enabled, c10::ScalarTy
     : saved_(AutocastState::current()) {
   AutocastState s = saved_;
   if (device == c10::DeviceType::CPU) {
-    DAG_CHECK(!enabled || dtype == c10::kBFloat16, "CPU autocast supports bfloat16 only, got ", c10::toString(dtype));
+#if TORCH_VERSION_MAJOR < 2
+    DAG_CHECK(!enabled || dtype == c10::kBFloat16, "CPU autocast (LibTorch 1.13) supports bfloat16 only, got ",
+              c10::toString(dtype));
+#endif
     s.cpu_enabled = enabled;
     s.cpu_dtype = dtype;
   } else if (device == c10::DeviceType::CUDA) {

@@ -10,8 +10,8 @@ cases:
                      (params-final.safetensors compared with cmp)
   replay             sequential replay of a stored epoch reproduces the on-policy epoch (same loss, same
                      parameters); prioritized and uniform replay run and write metrics and parameters
-  errors             replay of a glob matching nothing, a truncated file, a file of another model, a file
-                     of other steps: non-zero exit and a message naming the file
+  errors             replay of a glob matching nothing, a truncated file, a file of another model, of other
+                     steps, of another schema version, without a dataset: non-zero exit, message naming the file
   resume_metrics     metrics.jsonl of a resumed run holds every epoch once
   io_share           prints the share of epoch time spent in I/O (metrics seconds_io / seconds)
 """
@@ -231,7 +231,17 @@ def case_errors(exe, work):
     with h5py.File(other, "r+") as f:
         f.attrs["model_id"] = "another-model"
     expect_error(replay_cmd(exe, d, other), other, "model")
-    expect_error(replay_cmd(exe, d, seg0, "--sample.steps", "6"), seg0)
+    expect_error(replay_cmd(exe, d, seg0, "--sample.steps", "6"), seg0, "steps")
+    schema = os.path.join(work, "schema-v2.h5")
+    shutil.copy(seg0, schema)
+    with h5py.File(schema, "r+") as f:
+        f.attrs["schema_version"] = 2
+    expect_error(replay_cmd(exe, d, schema), schema, "schema")
+    missing = os.path.join(work, "no-rewards.h5")
+    shutil.copy(seg0, missing)
+    with h5py.File(missing, "r+") as f:
+        del f["rewards"]
+    expect_error(replay_cmd(exe, d, missing), missing, "rewards")
 
 
 def case_io_share(exe, work):

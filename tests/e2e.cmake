@@ -14,3 +14,7 @@ foreach(case resume replay errors)
 endforeach()
 # Not yet registered: `e2e.py resume_metrics` (metrics.jsonl of a 2 + 2 epoch run holds epochs 1..4) fails
 # until src/train/run.cpp passes start + 1 to MetricsWriter (it drops the last finished epoch's row).
+# Replay on 2 ranks (label mpi): both ranks' stored files through one glob reproduce the 2-rank epoch.
+add_test(NAME mpi.e2e_replay COMMAND /usr/bin/python3 ${E2E_PY} replay_mpi $<TARGET_FILE:dagalign>
+         ${CMAKE_CURRENT_BINARY_DIR}/e2e-replay-mpi ${MPIEXEC_EXECUTABLE})
+set_tests_properties(mpi.e2e_replay PROPERTIES LABELS mpi TIMEOUT 300)

@@ -10,6 +10,7 @@ cases:
                      (params-final.safetensors compared with cmp)
   replay             sequential replay of a stored epoch reproduces the on-policy epoch (same loss, same
                      parameters); prioritized and uniform replay run and write metrics and parameters
+  replay_mpi MPIEXEC the same on 2 ranks (mpiexec -np 2), both ranks' files through one glob
   errors             replay of a glob matching nothing, a truncated file, a file of another model, of other
                      steps, of another schema version, without a dataset: non-zero exit, message naming the file
   resume_metrics     metrics.jsonl of a resumed run holds every epoch once
@@ -206,6 +207,25 @@ def case_replay(exe, work):
               f"loss {[round(m['loss'], 3) for m in lines]}")
 
 
+def case_replay_mpi(exe, work, mpiexec):
+    """2 ranks: sequential replay of both ranks' epoch-1 files reproduces the 2-rank on-policy epoch."""
+    ENV.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+               OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_hwloc_base_binding_policy="none")
+    mpi = [mpiexec, "-np", "2"]
+    d = os.path.join(work, "two-ranks")
+    run(mpi + train_cmd(exe, d, 1), timeout=120)
+    files = sorted(glob.glob(os.path.join(d, "trajectories", "seg-000000.rank-*.h5")))
+    assert len(files) == 2, files
+    run(mpi + replay_cmd(exe, d, os.path.join(d, "trajectories", "seg-000000.rank-*.h5"), "--replay.sampling",
+                         "sequential", "--replay.epochs", "1"), timeout=120)
+    on = [json.loads(l) for l in open(os.path.join(d, "metrics.jsonl"))][0]
+    off = [json.loads(l) for l in open(os.path.join(d, "replay", "metrics.jsonl"))][0]
+    assert abs(on["loss"] - off["loss"]) <= 1e-6 * max(1.0, abs(on["loss"])), f"on-policy {on['loss']} replayed {off['loss']}"
+    assert filecmp.cmp(os.path.join(d, "params-final.safetensors"),
+                       os.path.join(d, "replay", "params-final.safetensors"), shallow=False), "parameters differ"
+    print(f"2 ranks: sequential replay loss {off['loss']:.9g} == on-policy {on['loss']:.9g}, parameters identical")
+
+
 def expect_error(cmd, *needles):
     p = run(cmd, expect=None)
     assert p.returncode != 0, f"{' '.join(cmd)} succeeded\n{p.stdout[-2000:]}"
@@ -269,6 +289,8 @@ def main():
         case_resume_metrics(exe, work)
     elif case == "replay":
         case_replay(exe, work)
+    elif case == "replay_mpi":
+        case_replay_mpi(exe, work, sys.argv[4])
     elif case == "errors":
         case_errors(exe, work)
     elif case == "io_share":

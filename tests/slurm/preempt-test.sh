@@ -11,9 +11,13 @@
 #  6. stops the daemons by their PIDs and checks that nothing of the cluster is left running (also on
 #     failure or interruption: trap EXIT).
 #
-#   tests/slurm/preempt-test.sh --bin BINARY --config FILE.ini --epochs N [--signal USR2|TERM]
+#   tests/slurm/preempt-test.sh --bin BINARY --config FILE.ini --epochs N [--signal USR2|TERM] [--metrics M]
 #                               [--expect-kill-race] [-- --section.key value ...]
 # --signal: the preemption signal (PREEMPT_SIGNAL of the templates; default USR2).
+# --metrics every-epoch-once (default) | no-repeats: what metrics.jsonl must show after the two runs.
+# --epoch-regex RE: a Python regex whose group 1 is the number of a finished epoch in the job log (which
+#   holds both runs, --open-mode=append); every epoch 1..N must appear exactly once: the requeued run
+#   resumed after the preempted one instead of starting over (a restart repeats the first epochs).
 # --expect-kill-race: the ranks exit apart and do not ignore SIGTERM, so srun --kill-on-bad-exit kills
 # the late one; the job must be requeued all the same (slurm/requeue-step.sh's checkpoint rule).
 # The overrides after "--" go to both runs (keep the run short: seconds per epoch). The binary follows
@@ -24,9 +28,11 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
-bin="" config="" epochs="" kill_race=0 signal=${PREEMPT_SIGNAL:-USR2}
+bin="" config="" epochs="" kill_race=0 signal=${PREEMPT_SIGNAL:-USR2} metrics=every-epoch-once epoch_regex=""
 while [ $# -gt 0 ]; do
   case "$1" in
+    --metrics) metrics=$2; shift 2 ;;
+    --epoch-regex) epoch_regex=$2; shift 2 ;;
     --signal) signal=$2; shift 2 ;;
     --expect-kill-race) kill_race=1; shift ;;
     --bin) bin=$2; shift 2 ;;
@@ -167,12 +173,29 @@ grep -q "scontrol requeue $job" "$log" || fail "the log does not show the requeu
 cmp "$tmp/ref/params-final.safetensors" "$tmp/job/params-final.safetensors" ||
   fail "params-final.safetensors differs from the uninterrupted run's"
 say "params-final.safetensors identical to the uninterrupted run's ($(stat -c %s "$tmp/job/params-final.safetensors") bytes)"
-/usr/bin/python3 - "$tmp/job/metrics.jsonl" "$epochs" <<'EOF' || fail "metrics.jsonl: the requeued run did not resume where it stopped"
+/usr/bin/python3 - "$tmp/job/metrics.jsonl" "$epochs" "$metrics" <<'EOF' || fail "metrics.jsonl: the requeued run did not resume where it stopped"
 import json, sys
-epochs = [json.loads(line)["epoch"] for line in open(sys.argv[1]) if line.strip()]
-want = list(range(1, int(sys.argv[2]) + 1))
-if sorted(epochs) != want:
-    sys.exit(f"epochs in {sys.argv[1]}: {epochs}, expected each of 1..{sys.argv[2]} once")
-print(f"metrics.jsonl: epochs 1..{sys.argv[2]} each once, over the two runs of the job")
+path, n, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+epochs = [json.loads(line)["epoch"] for line in open(path) if line.strip()]
+if mode == "every-epoch-once":
+    if sorted(epochs) != list(range(1, n + 1)):
+        sys.exit(f"epochs in {path}: {epochs}, expected each of 1..{n} once")
+    print(f"metrics.jsonl: epochs 1..{n} each once, over the two runs of the job")
+elif mode == "no-repeats":  # a restart from scratch would repeat the epochs before the preemption
+    if len(set(epochs)) != len(epochs) or max(epochs) != n or epochs != sorted(epochs):
+        sys.exit(f"epochs in {path}: {epochs}, expected increasing epochs up to {n}, none twice")
+    print(f"metrics.jsonl: no epoch twice, last {n} (epochs {epochs})")
+else:
+    sys.exit(f"--metrics {mode}: every-epoch-once or no-repeats")
 EOF
+if [ -n "$epoch_regex" ]; then
+  /usr/bin/python3 - "$log" "$epochs" "$epoch_regex" <<'EOF' || fail "the job log: the requeued run did not resume where it stopped"
+import re, sys
+path, n, rx = sys.argv[1], int(sys.argv[2]), re.compile(sys.argv[3])
+seen = [int(m.group(1)) for line in open(path, errors="replace") if (m := rx.search(line))]
+if sorted(seen) != list(range(1, n + 1)):
+    sys.exit(f"epochs in the job log {path} (regex {sys.argv[3]!r}): {seen}, expected each of 1..{n} once")
+print(f"job log: epochs 1..{n} each once over the two runs")
+EOF
+fi
 status=0

@@ -78,6 +78,30 @@ std::vector<int64_t> replay_rows(const at::Tensor& rewards, const ReplayConfig& 
   return out;
 }
 
+TrajectoryBatch mix_stored_rows(const TrajectoryBatch& fresh, const std::string& run_dir, int64_t epoch, int rank,
+                                double fraction, int64_t per_update, uint64_t seed, const TrajectoryExpect& expect) {
+  if (!(fraction >= 0 && fraction < 1)) throw ConfigError(cat("train.replay_fraction: ", fraction, " not in [0, 1)"));
+  DAG_CHECK(per_update > 0, "mix_stored_rows: per_update ", per_update);
+  // k / (N + k) = f  =>  k = f / (1 - f) * N, rounded to whole updates.
+  const int64_t k =
+      std::llround(fraction / (1 - fraction) * double(fresh.size()) / double(per_update)) * per_update;
+  if (k == 0 || epoch == 0) return fresh;
+  std::vector<std::string> files;
+  for (int64_t s = 0; s < epoch; ++s) {
+    auto f = trajectory_segment_path(run_dir, s, rank);
+    if (fs::exists(f)) files.push_back(f);
+  }
+  if (files.empty()) return fresh;
+  TrajectorySet set(files, expect);
+  if (set.rows() == 0) return fresh;
+  ReplayConfig rc;
+  rc.sampling = "uniform";
+  rc.batch = static_cast<int>(k);
+  auto gen = make_generator(stream_seed(seed, Purpose::kReplay, epoch, (uint64_t(1) << 32) + uint64_t(rank)));
+  auto stored = set.gather(replay_rows(set.rewards(), rc, epoch, rank, 1, gen));
+  return concat_batches({fresh, stored});
+}
+
 namespace {
 
 std::string epoch_line(const EpochStats& s, int epochs, double seconds) {

@@ -3,10 +3,12 @@
 // its stated distributions.
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include <gtest/gtest.h>
 
+#include "dagalign/core/error.h"
 #include "dagalign/io/trajectory_store.h"
 #include "dagalign/train/replay.h"
 #include "dagalign/train/state.h"
@@ -117,4 +119,51 @@ TEST(Replay, UniformRowsAreDistinctAndSequentialRowsFollowTheStoredOrder) {
   auto g1 = dagalign::make_generator(11), g2 = dagalign::make_generator(11);
   EXPECT_EQ(dagalign::replay_rows(rewards, replay_config("prioritized", 16), 0, 0, 1, g1),
             dagalign::replay_rows(rewards, replay_config("prioritized", 16), 0, 0, 1, g2));
+}
+
+TEST(Replay, MixingAppendsDistinctStoredRowsOfEarlierSegments) {
+  at::set_num_threads(1);
+  const fs::path dir = fs::temp_directory_path() / ("dagalign-mix-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  Toy2dRun a(kIni, "[train]\nalgorithm = dagdb\n");
+  dagalign::TrajectoryExpect expect{a.world->model_id(), a.world->state_shape(), a.train.sampler.steps};
+  dagalign::TrajectoryBatch seg0;
+  {
+    dagalign::TrajectoryFileMeta meta;
+    meta.model_id = a.world->model_id();
+    meta.steps = a.train.sampler.steps;
+    dagalign::TrajectoryWriter w(dagalign::trajectory_segment_path(dir.string(), 0, 0), meta);
+    a.trainer->set_batch_sink([&w](const dagalign::TrajectoryBatch& b) { w.append(b); });
+    seg0 = a.trainer->sample_epoch(0);
+    w.close();
+    a.trainer->set_batch_sink({});
+  }
+  auto fresh = a.trainer->sample_epoch(1);
+  const int64_t N = fresh.size(), U = a.train.batch_size * a.train.grad_accum;  // 32, 16
+  // Epoch 0: nothing earlier is stored; f = 0: nothing mixed.
+  EXPECT_EQ(dagalign::mix_stored_rows(fresh, dir.string(), 0, 0, 0.5, U, 1, expect).size(), N);
+  EXPECT_EQ(dagalign::mix_stored_rows(fresh, dir.string(), 1, 0, 0.0, U, 1, expect).size(), N);
+  // f = 0.5: k = N; f = 0.25: k = round(N / 3 / U) * U = 16.
+  auto half = dagalign::mix_stored_rows(fresh, dir.string(), 1, 0, 0.5, U, 1, expect);
+  ASSERT_EQ(half.size(), 2 * N);
+  EXPECT_EQ(dagalign::mix_stored_rows(fresh, dir.string(), 1, 0, 0.25, U, 1, expect).size(), N + 16);
+  EXPECT_TRUE(half.latents.slice(0, 0, N).equal(fresh.latents));
+  // The appended rows are the N distinct stored rows of segment 0 (each with its latents), in some order.
+  std::map<int64_t, int64_t> row_of_seed;
+  for (int64_t i = 0; i < N; ++i) row_of_seed[seg0.seeds[i].item<int64_t>()] = i;
+  std::set<int64_t> seen;
+  for (int64_t i = N; i < 2 * N; ++i) {
+    auto it = row_of_seed.find(half.seeds[i].item<int64_t>());
+    ASSERT_NE(it, row_of_seed.end()) << "row " << i << " is not a stored row";
+    seen.insert(it->second);
+    EXPECT_TRUE(half.latents[i].equal(seg0.latents[it->second]));
+  }
+  EXPECT_EQ(static_cast<int64_t>(seen.size()), N);
+  // Same arguments, same rows; the mixed batch trains.
+  auto again = dagalign::mix_stored_rows(fresh, dir.string(), 1, 0, 0.5, U, 1, expect);
+  EXPECT_TRUE(again.seeds.equal(half.seeds));
+  auto stats = a.trainer->train_on(half, 1);
+  EXPECT_TRUE(std::isfinite(stats.loss.at("loss")));
+  EXPECT_THROW(dagalign::mix_stored_rows(fresh, dir.string(), 1, 0, 1.0, U, 1, expect), dagalign::ConfigError);
+  fs::remove_all(dir);
 }

@@ -21,6 +21,7 @@
 
 #include "dagalign/core/config.h"
 #include "dagalign/dist/communicator.h"
+#include "dagalign/io/trajectory_store.h"
 #include "dagalign/train/run.h"
 
 namespace dagalign {
@@ -43,6 +44,16 @@ struct ReplayConfig {
 // The rows (indices into `rewards`) drawn for one replay epoch on one rank; see the header comment.
 std::vector<int64_t> replay_rows(const at::Tensor& rewards, const ReplayConfig& rc, int64_t epoch, int rank,
                                  int world_size, at::Generator& gen);
+
+// Online mixing (for train.replay_fraction f in [0, 1)): appends k stored rows to the N fresh rows of
+// epoch `epoch`, k = round(f / (1 - f) * N / U) * U with U = train.batch_size * train.grad_accum, so
+// that about a share f of the update is replayed and the batch stays a multiple of U. The stored rows are
+// distinct rows (uniform; with replacement only if fewer are stored) of this rank's trajectory files of
+// earlier segments, run_dir/trajectories/seg-<s>.rank-<rank>.h5 with s < epoch, drawn with a generator
+// seeded by (seed, replay, epoch, 2^32 + rank), so a resumed run draws the same rows. Returns `fresh`
+// unchanged when k = 0 or nothing is stored yet.
+TrajectoryBatch mix_stored_rows(const TrajectoryBatch& fresh, const std::string& run_dir, int64_t epoch, int rank,
+                                double fraction, int64_t per_update, uint64_t seed, const TrajectoryExpect& expect);
 
 // The replay run: starts from replay.init if given, validates the files against the configured world (model id, state shape, steps),
 // trains replay.epochs epochs, writes config.ini, metrics.{jsonl,h5} and params-final.safetensors in

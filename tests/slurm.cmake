@@ -39,13 +39,11 @@ endif()
 # The same with the real trainer: dagalign train on the 2-D world (configs/toy2d/dagdb.ini), 8 short epochs,
 # a checkpoint every epoch, one LibTorch thread per rank (so that the mpirun and srun runs are bit-identical).
 # Resume evidence: the rank-0 "epoch k/N" lines of the job log (both runs, append mode) name every epoch
-# once. metrics.jsonl is only checked for repeats: the resumed run's writer currently drops the last epoch
-# before the preemption (src/train/run.cpp passes `start`, not `start + 1`, to MetricsWriter); once that is
-# fixed, drop "--metrics no-repeats" to require every epoch there too.
+# once, and metrics.jsonl holds every epoch exactly once.
 add_test(NAME slurm.train_preempt_requeue
          COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/slurm/preempt-test.sh
                  --bin $<TARGET_FILE:dagalign> --config ${CMAKE_SOURCE_DIR}/configs/toy2d/dagdb.ini --epochs 8
-                 --epoch-regex "^0: epoch ([0-9]+)/" --metrics no-repeats
+                 --epoch-regex "^0: epoch ([0-9]+)/"
                  -- --train.epochs 8 --toy2d.pretrain_steps 100 --sample.batch_size 32 --sample.batches_per_epoch 2
                     --train.batch_size 32 --train.grad_accum 2 --run.checkpoint_every 1 --run.threads 1)
 set_tests_properties(slurm.train_preempt_requeue PROPERTIES LABELS slurm TIMEOUT 900 RESOURCE_LOCK slurm_cluster)

@@ -86,7 +86,8 @@ int run_training(const RunInputs& in, Communicator& comm) {
     log::info(cat("resumed from ", *file, ": continuing at epoch ", start + 1, ", optimiser step ", trainer.steps()));
   }
   std::unique_ptr<MetricsWriter> metrics;
-  if (comm.rank() == 0) metrics = std::make_unique<MetricsWriter>(dir.string(), start);
+  // Metrics rows are numbered from 1: a run resumed at 0-based epoch `start` keeps rows 1..start.
+  if (comm.rank() == 0) metrics = std::make_unique<MetricsWriter>(dir.string(), start + 1);
   auto save = [&](int next_epoch) {
     if (comm.rank() == 0)
       checkpoint::write(checkpoint::path((dir / "checkpoints").string(), next_epoch),
@@ -126,6 +127,7 @@ int run_training(const RunInputs& in, Communicator& comm) {
     const bool preempted = comm.allreduce_max(preempt_requested() ? 1 : 0) != 0;
     if (preempted || (epoch + 1) % cfg.run.checkpoint_every == 0 || epoch + 1 == cfg.epochs) save(epoch + 1);
     if (preempted) {
+      ignore_termination();  // the ranks agreed to stop: a late SIGTERM from srun must not turn 75 into 143
       log::info(cat("preemption signal: checkpointed after epoch ", epoch + 1, ", exiting with code ",
                     kPreemptedExitCode, " (requeue to resume)"));
       return kPreemptedExitCode;

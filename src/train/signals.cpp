@@ -21,6 +21,8 @@ void install_preempt_handler(const std::string& name) {
   sigaction(sig, &sa, nullptr);
 }
 
+void ignore_termination() { std::signal(SIGTERM, SIG_IGN); }
+
 bool preempt_requested() { return g_preempt != 0; }
 void request_preempt() { g_preempt = 1; }
 void clear_preempt() { g_preempt = 0; }

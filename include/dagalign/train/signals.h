@@ -12,5 +12,7 @@ void install_preempt_handler(const std::string& signal_name);
 bool preempt_requested();    // this process has received the signal
 void request_preempt();      // as if the signal had arrived (tests)
 void clear_preempt();
+// After the ranks agreed to checkpoint and exit: SIGTERM (e.g. srun killing a late rank) is ignored.
+void ignore_termination();
 
 }  // namespace dagalign

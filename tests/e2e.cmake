@@ -8,12 +8,11 @@ foreach(seed 1 2 3)
            COMMAND /usr/bin/python3 ${E2E_PY} kill $<TARGET_FILE:dagalign> ${CMAKE_CURRENT_BINARY_DIR}/e2e-kill-${seed} ${seed} 4)
   set_tests_properties(e2e.kill_resume_${seed} PROPERTIES LABELS unit TIMEOUT 120)
 endforeach()
-foreach(case resume replay errors)
+foreach(case resume resume_metrics replay errors)
   add_test(NAME e2e.${case} COMMAND /usr/bin/python3 ${E2E_PY} ${case} $<TARGET_FILE:dagalign> ${CMAKE_CURRENT_BINARY_DIR}/e2e-${case})
   set_tests_properties(e2e.${case} PROPERTIES LABELS unit TIMEOUT 120)
 endforeach()
-# Not yet registered: `e2e.py resume_metrics` (metrics.jsonl of a 2 + 2 epoch run holds epochs 1..4) fails
-# until src/train/run.cpp passes start + 1 to MetricsWriter (it drops the last finished epoch's row).
+# resume_metrics: metrics.jsonl of a 2 + 2 epoch run holds epochs 1..4, each once.
 # Replay on 2 ranks (label mpi): both ranks' stored files through one glob reproduce the 2-rank epoch.
 add_test(NAME mpi.e2e_replay COMMAND /usr/bin/python3 ${E2E_PY} replay_mpi $<TARGET_FILE:dagalign>
          ${CMAKE_CURRENT_BINARY_DIR}/e2e-replay-mpi ${MPIEXEC_EXECUTABLE})

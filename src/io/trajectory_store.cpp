@@ -184,7 +184,10 @@ TrajectoryWriter::TrajectoryWriter(const std::string& path, const TrajectoryFile
   if (opt.deflate < 0 || opt.deflate > 9) throw Error(cat("trajectory store: deflate level ", opt.deflate, " not in 0..9"));
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
-  I.file = h5::File::create(path);
+  // Created under a temporary name and renamed once its attributes are flushed: a SIGKILL between
+  // H5Fcreate and the first H5Fflush leaves an unreadable file, which must never carry the final name.
+  const std::string tmp = path + ".tmp";
+  I.file = h5::File::create(tmp);
   I.meta.git_revision = git_revision();
   I.meta.schema_version = kTrajectorySchemaVersion;
   auto& f = I.file;
@@ -207,6 +210,9 @@ TrajectoryWriter::TrajectoryWriter(const std::string& path, const TrajectoryFile
   f.set_attr("policy_version_max", int64_t(-1));
   f.write_text("config", meta.config);
   f.flush();
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);  // POSIX: the open file keeps its descriptor
+  if (ec) throw Error(cat("HDF5 file ", path, ": cannot rename ", tmp, " to it: ", ec.message()));
 }
 
 TrajectoryWriter::TrajectoryWriter() : impl_(std::make_unique<Impl>()) {}

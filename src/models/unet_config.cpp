@@ -1,10 +1,10 @@
 #include "dagalign/models/unet_config.h"
 
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "dagalign/core/error.h"
+#include "dagalign/weights/diffusers_folder.h"
 
 namespace dagalign {
 namespace {
@@ -114,16 +114,6 @@ UNetConfig UNetConfig::from_json(const json& j, const std::string& src) {
   return c;
 }
 
-UNetConfig UNetConfig::from_file(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw ConfigError(cat("cannot open UNet config ", path));
-  json j;
-  try {
-    f >> j;
-  } catch (const json::exception& e) {
-    throw ConfigError(cat(path, ": invalid JSON: ", e.what()));
-  }
-  return from_json(j, path);
-}
+UNetConfig UNetConfig::from_file(const std::string& path) { return from_json(read_json_file(path), path); }
 
 }  // namespace dagalign

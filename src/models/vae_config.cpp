@@ -1,10 +1,10 @@
 #include "dagalign/models/vae_config.h"
 
-#include <fstream>
 
 #include <nlohmann/json.hpp>
 
 #include "dagalign/core/error.h"
+#include "dagalign/weights/diffusers_folder.h"
 
 namespace dagalign {
 
@@ -51,16 +51,6 @@ VAEConfig VAEConfig::from_json(const json& j, const std::string& src) {
   return c;
 }
 
-VAEConfig VAEConfig::from_file(const std::string& path) {
-  std::ifstream f(path);
-  if (!f) throw ConfigError(cat("cannot open VAE config ", path));
-  json j;
-  try {
-    f >> j;
-  } catch (const json::exception& e) {
-    throw ConfigError(cat(path, ": invalid JSON: ", e.what()));
-  }
-  return from_json(j, path);
-}
+VAEConfig VAEConfig::from_file(const std::string& path) { return from_json(read_json_file(path), path); }
 
 }  // namespace dagalign

@@ -23,6 +23,7 @@ const std::map<std::string, Command>& commands() {
       {"inspect", {inspect, "describe an HDF5 file of a run: trajectories, checkpoint or metrics"}},
       {"replay", {replay, "train an objective off-policy from stored HDF5 trajectories (--trajectories GLOB)"}},
       {"sample", {sample, "text-to-image grid (PNG + JSON) from a diffusers Stable Diffusion folder, optional LoRA"}},
+      {"eval", {eval, "reward, prompt fidelity and diversity of a text-to-image model on a prompt set (JSON + grid)"}},
   };
   return table;
 }

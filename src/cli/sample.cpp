@@ -10,14 +10,13 @@
 #include <nlohmann/json.hpp>
 
 #include "dagalign/cli/commands.h"
+#include "dagalign/cli/pipeline_loading.h"
 #include "dagalign/core/config.h"
 #include "dagalign/core/error.h"
 #include "dagalign/core/log.h"
 #include "dagalign/core/runtime.h"
 #include "dagalign/core/timer.h"
 #include "dagalign/io/png.h"
-#include "dagalign/models/lora.h"
-#include "dagalign/models/sd_pipeline.h"
 
 namespace dagalign::cli {
 
@@ -44,18 +43,11 @@ int sample(const Args& args) {
     std::printf("%s", cfg.help().c_str());
     return 0;
   }
-  if (model.empty()) throw ConfigError("sample: --model DIR is required");
   if (num < 1) throw ConfigError(cat("sample: --num must be >= 1, found ", num));
   if (eta <= 0) throw ConfigError(cat("sample: --eta must be > 0, found ", eta));
   set_threads(threads);
 
-  Stopwatch sw;
-  SDPipeline pipe = SDPipeline::load(model, variant);
-  if (!lora.empty()) {
-    const size_t n = load_lora(lora, *pipe.unet);
-    log::info(cat("sample: LoRA ", lora, ": ", n, " layers"));
-  }
-  log::info(cat("sample: loaded ", model, " in ", sw.seconds(), " s"));
+  SDPipeline pipe = load_pipeline("sample", model, variant, lora);
   std::vector<std::string> prompts(num, prompt);
   std::vector<uint64_t> seeds;
   for (int i = 0; i < num; ++i) seeds.push_back(uint64_t(seed + i));

@@ -76,9 +76,15 @@ std::string Config::resolved() const {
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> sections;
   for (const auto& [key, print] : printers_) {
     auto dot = key.find('.');
+    if (dot == std::string::npos) continue;
     sections[key.substr(0, dot)].push_back({key.substr(dot + 1), print()});
   }
   std::ostringstream os;
+  // keys without a section ("model") first, before any [section] header, so the text parses back
+  bool top = false;
+  for (const auto& [key, print] : printers_)
+    if (key.find('.') == std::string::npos) os << key << " = " << print() << "\n", top = true;
+  if (top) os << "\n";
   for (const auto& [section, keys] : sections) {
     os << "[" << section << "]\n";
     for (const auto& [k, v] : keys) os << k << " = " << v << "\n";

@@ -21,5 +21,6 @@ int sample(const Args& args);    // dagalign sample: text-to-image grid from a d
 int bench_io(const Args& args);  // dagalign bench io: HDF5 trajectory write throughput vs raw writes (src/cli/bench_io.cpp)
 int bench_clip(const Args& args);  // dagalign bench clip: CLIP tokenizer prompts/s, text-encoder forward (src/cli/bench_clip.cpp)
 int bench_unet(const Args& args);  // dagalign bench unet: UNet fwd / fwd+bwd time, GFLOP/s, peak memory vs diffusers (src/cli/bench_unet.cpp)
+int eval(const Args& args);      // dagalign eval: reward, prompt fidelity, diversity of a model on a prompt set (src/cli/eval.cpp)
 
 }  // namespace dagalign::cli

@@ -1,0 +1,16 @@
+#pragma once
+// Loading a text-to-image model for the commands that sample one (sample, eval): a diffusers folder
+// (SD 1.5 or the pixel-space tiny-shapes model), its weights variant and an optional LoRA file, logged
+// under the command's name.
+#include <string>
+
+#include "dagalign/models/sd_pipeline.h"
+
+namespace dagalign::cli {
+
+// SDPipeline::load(model, variant), then load_lora(lora, unet) when lora is not empty. `command` prefixes
+// the log lines ("sample: loaded DIR in 1.2 s").
+SDPipeline load_pipeline(const std::string& command, const std::string& model, const std::string& variant,
+                         const std::string& lora);
+
+}  // namespace dagalign::cli

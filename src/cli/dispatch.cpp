@@ -18,6 +18,7 @@ struct Command {
 
 const std::map<std::string, Command>& commands() {
   static const std::map<std::string, Command> table = {
+      {"pretrain", {pretrain, "train the tiny text-to-image model of the shapes world from scratch (diffusers folder)"}},
       {"train", {train, "align a model against a reward (DAG-DB, DAG-KL or DDPO)"}},
       {"bench", {bench, "print throughput figures of one capability (dagalign bench --help)"}},
       {"inspect", {inspect, "describe an HDF5 file of a run: trajectories, checkpoint or metrics"}},

@@ -27,20 +27,35 @@ ScheduleConfig read_scheduler_config(const std::string& path) {
   return c;
 }
 
+namespace {
+// The vae entry of model_index.json: absent or [null, null] (diffusers' optional component) means none.
+bool has_vae(const std::string& folder) {
+  const nlohmann::json index = read_model_index(folder);
+  if (!index.contains("vae")) return false;
+  const auto& v = index.at("vae");
+  return !(v.is_null() || (v.is_array() && !v.empty() && v.at(0).is_null()));
+}
+}  // namespace
+
 SDPipeline SDPipeline::load(const std::string& folder, const std::string& variant) {
-  read_model_index(folder);  // the folder must be a pipeline
   SDPipeline p{ClipTokenizer::from_folder(folder + "/tokenizer"), nullptr, nullptr, nullptr, ScheduleConfig{}};
   p.text_encoder = load_clip_text_model(folder, "text_encoder", variant);
   p.unet = UNet2DConditionModel(UNetConfig::from_file(folder + "/unet/config.json"));
   ComponentLoadOptions opt;
   opt.variant = variant;
   load_component(*p.unet, folder, "unet", opt);
-  p.vae = AutoencoderKL(VAEConfig::from_file(folder + "/vae/config.json"));
-  load_component(*p.vae, folder, "vae", opt);
+  if (has_vae(folder)) {
+    p.vae = AutoencoderKL(VAEConfig::from_file(folder + "/vae/config.json"));
+    load_component(*p.vae, folder, "vae", opt);
+    p.vae->eval();
+  } else {
+    DAG_CHECK(p.unet->config.in_channels == 3 && p.unet->config.out_channels == 3, folder,
+              ": a pipeline without a vae must be pixel-space (UNet in/out channels 3), found ",
+              p.unet->config.in_channels, "/", p.unet->config.out_channels);
+  }
   p.schedule = read_scheduler_config(folder + "/scheduler/scheduler_config.json");
   p.text_encoder->eval();
   p.unet->eval();
-  p.vae->eval();
   return p;
 }
 
@@ -50,7 +65,13 @@ at::Tensor SDPipeline::encode_prompts(const std::vector<std::string>& prompts) {
 }
 
 int64_t SDPipeline::vae_scale_factor() const {
+  if (!vae) return 1;
   return int64_t(1) << (vae->config.block_out_channels.size() - 1);
+}
+
+at::Tensor SDPipeline::decode(const at::Tensor& x0) {
+  if (vae) return vae->images_from_latents(x0);
+  return (x0 / 2 + 0.5).clamp(0, 1);
 }
 
 SDPipeline::Output SDPipeline::generate(const std::vector<std::string>& prompts, const std::vector<uint64_t>& seeds,
@@ -74,7 +95,7 @@ SDPipeline::Output SDPipeline::generate(const std::vector<std::string>& prompts,
   out.chain.prompts = prompts;
   out.chain.seeds = at::tensor(std::vector<int64_t>(seeds.begin(), seeds.end()), at::kLong);
   at::Tensor x0 = out.chain.latents.select(1, out.chain.steps());
-  out.images = vae->images_from_latents(x0);
+  out.images = decode(x0);
   return out;
 }
 

@@ -20,6 +20,7 @@ class AdamW {
   std::vector<at::Tensor>& exp_avg() { return m_; }
   std::vector<at::Tensor>& exp_avg_sq() { return v_; }
   void set_steps(int64_t k) { step_ = k; }
+  void set_lr(double lr) { cfg_.lr = lr; }  // schedules (warm-up)
 
  private:
   std::vector<at::Tensor> params_, m_, v_;

@@ -11,6 +11,7 @@ using Args = std::vector<std::string>;
 int run(int argc, char** argv);  // parses argv[1] as the subcommand; prints errors; returns exit code
 
 int train(const Args& args);
+int pretrain(const Args& args);  // dagalign pretrain: the tiny text-to-image model from scratch (src/cli/pretrain.cpp)
 int bench(const Args& args);     // dagalign bench <what>; the benches are listed in src/cli/bench.cpp
 int bench_toy2d(const Args& args);  // dagalign bench toy2d (src/cli/bench_toy2d.cpp)
 int bench_allreduce(const Args& args);  // dagalign bench allreduce (src/cli/bench_allreduce.cpp; mpirun -np 2)

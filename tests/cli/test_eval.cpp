@@ -17,6 +17,9 @@
 #include "dagalign/core/error.h"
 #include "dagalign/core/rng.h"
 #include "dagalign/io/png.h"
+#include "dagalign/models/lora.h"
+#include "dagalign/models/sd_pipeline.h"
+#include "dagalign/rewards/factory.h"
 #include "dagalign/shapes/diversity.h"
 #include "dagalign/shapes/generator.h"
 #include "dagalign/shapes/prompt_sets.h"
@@ -141,7 +144,10 @@ TEST(EvalCommand, JsonIsCompleteAndConsistent) {
   }
   // reward figures from the rows: mean, population std, min, max
   double sum = 0, mn = 1e300, mx = -1e300;
-  for (const auto& v : s["rewards"]) sum += v.get<double>(), mn = std::min(mn, v.get<double>()), mx = std::max(mx, v.get<double>());
+  for (const auto& v : s["rewards"]) {
+    const double x = v.get<double>();
+    sum += x, mn = std::min(mn, x), mx = std::max(mx, x);
+  }
   const double mean = sum / n;
   double ss = 0;
   for (const auto& v : s["rewards"]) ss += (v.get<double>() - mean) * (v.get<double>() - mean);
@@ -196,6 +202,57 @@ TEST(EvalCommand, JsonIsCompleteAndConsistent) {
     EXPECT_NEAR(j3["samples"]["rewards"][i].get<double>(), j3["samples"]["alignment"][i].get<double>(), 1e-6) << i;
     EXPECT_EQ(j3["samples"]["alignment"][i], s["alignment"][i]) << i;
   }
+}
+
+TEST(EvalCommand, LoraSamplesMatchAnInProcessPipeline) {
+  // a LoRA with random factors (B != 0, so it changes the model), saved as diffusers reads it
+  const std::string dir = ::testing::TempDir() + "eval_cmd_lora";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  SDPipeline pipe = SDPipeline::load(kModel);
+  LoraConfig lc;
+  lc.rank = 2;
+  apply_lora(*pipe.unet, lc, make_generator(3));
+  {
+    at::NoGradGuard ng;
+    for (auto& p : lora_parameters(*pipe.unet)) p.normal_(0, 0.5, make_generator(4));
+  }
+  save_lora(dir + "/lora.safetensors", *pipe.unet);
+  const int n = 3;
+  auto r = run(cat("eval --model ", kModel, " --lora ", dir, "/lora.safetensors --reward jpeg_compressibility",
+                   " --prompts heldout --eval.n ", n, " --eval.steps 2 --eval.seed 9 --eval.grid 0 --eval.out ", dir,
+                   "/out --threads 1"));
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("LoRA"), std::string::npos) << r.output;
+  const nlohmann::json j = read_json(dir + "/out/eval.json");
+
+  // the same samples in process: prompt i mod |set|, seed stream_seed(9, kEval, i), DDIM 2 steps, eta 1, w 5
+  const auto heldout = shapes::prompt_set("heldout");
+  std::vector<std::string> prompts;
+  std::vector<uint64_t> seeds;
+  for (int i = 0; i < n; ++i) {
+    prompts.push_back(heldout[size_t(i)]);
+    seeds.push_back(stream_seed(9, Purpose::kEval, uint64_t(i)));
+  }
+  SamplerConfig sc;
+  sc.steps = 2;
+  sc.guidance = 5.0;
+  sc.eta = 1.0;
+  sc.keep_eps = false;
+  at::Tensor images;
+  {
+    at::NoGradGuard ng;
+    images = pipe.generate(prompts, seeds, sc).images;
+  }
+  const at::Tensor want = make_reward("jpeg_compressibility")->score(images, prompts);
+  const at::Tensor base_images = SDPipeline::load(kModel).generate(prompts, seeds, sc).images;
+  const at::Tensor base = make_reward("jpeg_compressibility")->score(base_images, prompts);
+  int differ = 0;
+  for (int i = 0; i < n; ++i) {
+    EXPECT_NEAR(j["samples"]["rewards"][i].get<double>(), want[i].item<double>(), 1e-4) << i;
+    differ += std::fabs(want[i].item<double>() - base[i].item<double>()) > 1e-3;
+  }
+  EXPECT_GT(differ, 0) << "the LoRA does not change the samples";
 }
 
 TEST(EvalCommand, FreeTextPromptsReportFidelityNotApplicable) {

@@ -1,8 +1,10 @@
-// The pretrained base model of the tiny world (models/tiny-shapes, pixel space): `dagalign eval` on held-out
-// and seen basic prompts at 20 DDIM steps must read the prompts' attributes back from most samples.
+// The pretrained base model of the tiny world (models/tiny-shapes, pixel space): `dagalign eval` at 20 DDIM
+// steps (guidance 3, as pretraining evaluates) on 32 held-out and 32 basic captions spread over each set must
+// read the prompts' attributes back from most samples (~25 s per test on one core).
 // Skipped while the folder is absent (before the model is committed).
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -10,11 +12,16 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "dagalign/shapes/prompt_sets.h"
+
 namespace {
 
 namespace fs = std::filesystem;
 
-const std::string kModel = std::string(DAGALIGN_SOURCE_DIR) + "/models/tiny-shapes";
+// DAGALIGN_TINY_SHAPES=DIR checks another folder of the layout (e.g. a candidate from a pretraining run).
+const std::string kModel = std::getenv("DAGALIGN_TINY_SHAPES")
+                               ? std::getenv("DAGALIGN_TINY_SHAPES")
+                               : std::string(DAGALIGN_SOURCE_DIR) + "/models/tiny-shapes";
 constexpr double kMinFidelity = 0.6;  // placeholder until the lead sets the measured threshold
 
 int run(const std::string& args, std::string* output) {
@@ -26,26 +33,34 @@ int run(const std::string& args, std::string* output) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-void check_fidelity(const std::string& set, int n) {
+// Evaluates n captions spread over a named set (caption (stride i) mod |set| for sample i, stride coprime to
+// |set|, so every colour appears) and checks the fidelity; one LibTorch thread (CI runs tests side by side).
+void check_fidelity(const std::string& set, int n, size_t stride) {
   if (!fs::exists(kModel + "/model_index.json")) GTEST_SKIP() << kModel << " is absent";
+  const auto captions = dagalign::shapes::prompt_set(set);
+  const std::string file = ::testing::TempDir() + "tiny_shapes_prompts_" + set + ".txt";
+  {
+    std::ofstream f(file);
+    for (size_t i = 0; i < size_t(n); ++i) f << captions[(stride * i) % captions.size()] << "\n";
+  }
   const std::string out = ::testing::TempDir() + "tiny_shapes_eval_" + set;
   fs::remove_all(out);
   std::string output;
-  const int code = run("eval --model " + kModel + " --reward prompt_alignment --prompts " + set + " --eval.n " +
+  const int code = run("eval --model " + kModel + " --reward prompt_alignment --prompts " + file + " --eval.n " +
                            std::to_string(n) + " --eval.steps 20 --eval.guidance 3 --eval.batch 32 --eval.grid 0" +
-                           " --eval.out " + out,
+                           " --threads 1 --eval.out " + out,
                        &output);
-  ASSERT_EQ(code, 0) << output;
   std::printf("%s", output.c_str());
+  ASSERT_EQ(code, 0);
   std::ifstream in(out + "/eval.json");
   const nlohmann::json j = nlohmann::json::parse(in);
   ASSERT_TRUE(j["fidelity"]["applicable"].get<bool>());
-  EXPECT_GE(j["fidelity"]["fidelity"].get<double>(), kMinFidelity) << output;
+  EXPECT_GE(j["fidelity"]["fidelity"].get<double>(), kMinFidelity);
   // prompt_alignment is the graded alignment score: its mean is the reported mean alignment
   EXPECT_NEAR(j["reward"]["mean"].get<double>(), j["fidelity"]["alignment"].get<double>(), 1e-5);
 }
 
-TEST(TinyShapesModel, HeldoutPromptFidelity) { check_fidelity("heldout", 56); }
-TEST(TinyShapesModel, BasicPromptFidelity) { check_fidelity("basic", 64); }
+TEST(TinyShapesModel, HeldoutPromptFidelity) { check_fidelity("heldout", 32, 9); }  // 9 coprime to 56
+TEST(TinyShapesModel, BasicPromptFidelity) { check_fidelity("basic", 32, 37); }    // 37 coprime to 224
 
 }  // namespace

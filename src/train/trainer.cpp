@@ -162,6 +162,14 @@ EpochStats Trainer::train_on(const TrajectoryBatch& batch, int epoch) {
                     world_.uncond()};
   std::map<std::string, double> sums;
   int64_t micro = 0;
+  // With grad_accum > 1 each micro-batch's gradient G_m is summed over its T steps on its own (in the flat
+  // buffer) and then added to acc = G_0 + G_1 + ...: the floating-point order of a data-parallel run, where
+  // every rank sums its own micro-batches and the all-reduce adds the ranks. One rank with grad_accum 2 then
+  // gives bitwise the parameters of two ranks with grad_accum 1 (tests/train_mpi/equivalence.sh); summed
+  // straight into the buffer the orders differ by float32 rounding, which Adam's g / (|g| + eps) turns into
+  // relative differences of ~1e-5 in zero-initialised LoRA B matrices within two steps.
+  at::Tensor& flat = grads_->buffer();
+  at::Tensor acc = A > 1 ? at::empty_like(flat) : at::Tensor();
   for (int64_t u = 0; u < N / U; ++u) {
     const bool dag = algo_ != Algorithm::kDdpo;
     auto fl = dag && cfg_.objective.fl_cache ? fl_rewards(batch, u * U, (u + 1) * U) : at::Tensor();
@@ -180,7 +188,13 @@ EpochStats Trainer::train_on(const TrajectoryBatch& batch, int epoch) {
         sums["loss"] += terms.loss.item<double>();
         ++micro;
       }
+      if (A > 1) {
+        if (m == 0) acc.copy_(flat);
+        else acc.add_(flat);
+        flat.zero_();
+      }
     }
+    if (A > 1) flat.copy_(acc);
     optimiser_step(stats);
   }
   // Means over micro-batches, then over ranks (one collective).

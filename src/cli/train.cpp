@@ -14,6 +14,7 @@ int train(const Args& args) {
   Config config("dagalign train");
   in.train.add_to(config);
   in.toy2d.add_to(config);
+  in.diffusers.add_to(config);
   if (!config.parse(args)) {
     std::printf("usage: dagalign train --config FILE.ini [--section.key value]...\n\n"
                 "Aligns a diffusion model with a reward: each epoch samples trajectories on every rank, scores\n"
@@ -22,6 +23,7 @@ int train(const Args& args) {
     return 0;
   }
   in.train.finalize();
+  apply_model_schedule(in.train);  // a diffusers folder's scheduler/ sets schedule.* (shown in the resolved config)
   in.resolved_config = config.resolved();
   auto comm = make_communicator();
   log::set_rank(comm->rank(), comm->size());

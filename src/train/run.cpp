@@ -1,5 +1,6 @@
 #include "dagalign/train/run.h"
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -7,12 +8,16 @@
 
 #include "dagalign/core/error.h"
 #include "dagalign/core/log.h"
+#include "dagalign/core/rng.h"
 #include "dagalign/core/timer.h"
+#include "dagalign/diffusion/sampler.h"
 #include "dagalign/io/metrics.h"
+#include "dagalign/io/png.h"
 #include "dagalign/io/trajectory_store.h"
 #include "dagalign/train/signals.h"
 #include "dagalign/train/state.h"
 #include "dagalign/train/trainer.h"
+#include "dagalign/models/sd_pipeline.h"
 #include "dagalign/weights/safetensors.h"
 
 namespace fs = std::filesystem;
@@ -21,9 +26,75 @@ namespace dagalign {
 
 namespace {
 
-std::unique_ptr<World> make_world(const RunInputs& in) {
-  if (in.train.model == "toy2d") return make_toy2d_world(in.toy2d, NoiseSchedule(in.train.schedule), in.train.run.seed);
-  throw ConfigError(cat("model.path: '", in.train.model, "' is not a supported model (expected toy2d)"));
+bool same_schedule(const ScheduleConfig& a, const ScheduleConfig& b) {
+  return a.num_train_timesteps == b.num_train_timesteps && a.beta_start == b.beta_start && a.beta_end == b.beta_end &&
+         a.beta_schedule == b.beta_schedule && a.steps_offset == b.steps_offset;
+}
+
+std::string describe(const ScheduleConfig& s) {
+  return cat(s.beta_schedule, " ", s.beta_start, "..", s.beta_end, ", N ", s.num_train_timesteps, ", steps_offset ",
+             s.steps_offset);
+}
+
+// Row p of the sample grid shows prompt floor(frac(p * phi) * n) of the world's list (phi the golden ratio
+// conjugate): spread over the list without aliasing with its sort order (evenly spaced picks of the sorted
+// tiny-world captions would all name the same shape).
+size_t preview_index(int p, size_t n) {
+  const double phi = 0.6180339887498949;
+  double f = p * phi;
+  f -= std::floor(f);
+  return std::min(n - 1, static_cast<size_t>(f * static_cast<double>(n)));
+}
+
+// The before/after sample grid: run.preview_prompts prompts spread over the world's prompt list (rows) x
+// run.preview_seeds seeds (columns); cell (p, j) uses the seed stream_seed(run.seed, kEval, 0, j) whatever the
+// epoch, so the two grids show the same noise under the policy before and after training. Labels: reward
+// and prompt. No-op for worlds without prompts (toy2d).
+void write_sample_grid(World& world, const TrainerConfig& cfg, const NoiseSchedule& schedule, const fs::path& path) {
+  const auto list = world.prompt_list();
+  const int P = std::min<int>(cfg.run.preview_prompts, static_cast<int>(list.size())), S = cfg.run.preview_seeds;
+  if (P <= 0 || S <= 0) return;
+  Stopwatch sw;
+  std::vector<std::string> prompts;
+  std::vector<uint64_t> seeds;
+  for (int p = 0; p < P; ++p)
+    for (int j = 0; j < S; ++j) {
+      prompts.push_back(list[preview_index(p, list.size())]);
+      seeds.push_back(stream_seed(cfg.run.seed, Purpose::kEval, 0, j));
+    }
+  SamplerConfig sc = cfg.sampler;
+  sc.keep_eps = false;
+  at::NoGradGuard no_grad;
+  std::vector<at::Tensor> images, rewards;
+  const size_t chunk = static_cast<size_t>(std::max(cfg.sample_batch_size, 1));
+  for (size_t lo = 0; lo < prompts.size(); lo += chunk) {
+    const size_t hi = std::min(prompts.size(), lo + chunk);
+    std::vector<std::string> bp(prompts.begin() + lo, prompts.begin() + hi);
+    std::vector<at::Generator> gens;
+    for (size_t i = lo; i < hi; ++i) gens.push_back(make_generator(seeds[i]));
+    auto enc = world.encode(bp);
+    auto chain = sample_chain(world.policy(), schedule, sc, world.state_shape(), gens, enc.cond, world.uncond());
+    auto img = world.decode(chain.latents.select(1, chain.steps()));
+    auto r = world.reward().score(img, bp);
+    check_scores(world.reward().name(), r, img.size(0));
+    images.push_back(img);
+    rewards.push_back(r.to(at::kFloat));
+  }
+  auto all = at::cat(images), r = at::cat(rewards);
+  GridOptions go;
+  go.cols = S;
+  go.scale = std::max<int>(1, static_cast<int>((128 + all.size(2) - 1) / all.size(2)));  // cells >= 128 px
+  go.label_lines = 3;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    std::ostringstream os;
+    os.setf(std::ios::fixed);
+    os.precision(3);
+    os << "r=" << r[static_cast<int64_t>(i)].item<double>() << " " << prompts[i];
+    go.labels.push_back(os.str());
+  }
+  write_image_grid(path.string(), all, go);
+  log::info(cat("samples: ", path.string(), " (", P, " prompts x ", S, " seeds, mean reward ",
+                r.mean().item<double>(), ") in ", sw.seconds(), " s"));
 }
 
 std::string epoch_line(const EpochStats& s, int epochs, double seconds) {
@@ -67,6 +138,19 @@ std::optional<std::string> resume_file(const RunConfig& run) {
 
 }  // namespace
 
+std::unique_ptr<World> make_world(const RunInputs& in) {
+  if (in.train.model == "toy2d") return make_toy2d_world(in.toy2d, NoiseSchedule(in.train.schedule), in.train.run.seed);
+  if (is_diffusers_folder(in.train.model)) return make_diffusers_world(in.diffusers, in.train.model, in.train.run.seed);
+  throw ConfigError(cat("model.path: '", in.train.model,
+                        "' is not a supported model (expected toy2d or a diffusers folder with model_index.json)"));
+}
+
+bool apply_model_schedule(TrainerConfig& cfg) {
+  if (!is_diffusers_folder(cfg.model)) return false;
+  cfg.schedule = read_scheduler_config((fs::path(cfg.model) / "scheduler" / "scheduler_config.json").string());
+  return true;
+}
+
 int run_training(const RunInputs& in, Communicator& comm) {
   const auto& cfg = in.train;
   install_preempt_handler(cfg.run.preempt_signal);
@@ -78,7 +162,14 @@ int run_training(const RunInputs& in, Communicator& comm) {
   }
   comm.barrier();
   auto world = make_world(in);
-  Trainer trainer(cfg, *world, comm);
+  // The model's own noise schedule (a diffusers folder's scheduler/) wins over the schedule.* keys.
+  TrainerConfig trainer_cfg = cfg;
+  if (const ScheduleConfig* s = world->schedule(); s && !same_schedule(*s, cfg.schedule)) {
+    log::info(cat("schedule from ", cfg.model, "/scheduler: ", describe(*s), " (schedule.* keys said ",
+                  describe(cfg.schedule), ")"));
+    trainer_cfg.schedule = *s;
+  }
+  Trainer trainer(trainer_cfg, *world, comm);
 
   int start = 0;
   if (auto file = resume_file(cfg.run)) {
@@ -94,6 +185,8 @@ int run_training(const RunInputs& in, Communicator& comm) {
                         capture_state(trainer, next_epoch, in.resolved_config), {cfg.run.keep_checkpoints, true});
     comm.barrier();
   };
+
+  if (comm.rank() == 0 && start == 0) write_sample_grid(*world, cfg, trainer.schedule(), dir / "samples-before.png");
 
   for (int epoch = start; epoch < cfg.epochs; ++epoch) {
     Stopwatch sw;
@@ -136,6 +229,8 @@ int run_training(const RunInputs& in, Communicator& comm) {
   if (comm.rank() == 0) {
     write_trajectory_index(dir.string());
     write_params((dir / "params-final.safetensors").string(), trainer.trainables());
+    world->write_final(dir.string());  // e.g. lora-final.safetensors: the same policy tensors, diffusers' format
+    write_sample_grid(*world, cfg, trainer.schedule(), dir / "samples-after.png");
   }
   return 0;
 }

@@ -16,8 +16,13 @@ void TrainerConfig::add_to(Config& c) {
       .add("run.keep_checkpoints", &run.keep_checkpoints, run.keep_checkpoints, "checkpoints kept")
       .add("run.save_trajectories", &run.save_trajectories, run.save_trajectories, "write trajectories to HDF5")
       .add("run.trajectory_deflate", &run.trajectory_deflate, run.trajectory_deflate, "deflate level of trajectory files (0: off)")
+      .add("run.preview_prompts", &run.preview_prompts, run.preview_prompts,
+           "text-to-image: prompts (rows) of samples-before.png / samples-after.png (0: no grids)")
+      .add("run.preview_seeds", &run.preview_seeds, run.preview_seeds,
+           "text-to-image: seeds (columns) of the sample grids, the same before and after training")
       .add("model.path", &model, model, "toy2d, or a diffusers folder (model_index.json, unet/, text_encoder/, ...)")
-      .add("schedule.num_train_timesteps", &schedule.num_train_timesteps, schedule.num_train_timesteps, "N")
+      .add("schedule.num_train_timesteps", &schedule.num_train_timesteps, schedule.num_train_timesteps,
+           "N (schedule.*: toy2d; a diffusers folder brings its own scheduler/scheduler_config.json)")
       .add("schedule.beta_start", &schedule.beta_start, schedule.beta_start, "first beta")
       .add("schedule.beta_end", &schedule.beta_end, schedule.beta_end, "last beta")
       .add("schedule.beta_schedule", &schedule.beta_schedule, schedule.beta_schedule, "scaled_linear or linear")

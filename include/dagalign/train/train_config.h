@@ -21,6 +21,8 @@ struct RunConfig {
   int keep_checkpoints = 3;
   bool save_trajectories = true;          // HDF5 trajectory store
   int trajectory_deflate = 0;             // 0: off, 1-9: deflate level
+  int preview_prompts = 4;                // samples-before/after.png: prompts (rows); 0: no grids
+  int preview_seeds = 4;                  // samples-before/after.png: seeds (columns), the same before and after
 };
 
 struct TrainerConfig {

@@ -9,6 +9,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include "dagalign/diffusion/schedule.h"
 #include "dagalign/models/eps_model.h"
 #include "dagalign/rewards/reward.h"
 
@@ -38,6 +39,17 @@ class World {
   // Trainable tensors by name: "policy.<name>" and "flow.<name>".
   virtual NamedTensors policy_trainables() = 0;
   virtual NamedTensors flow_trainables() = 0;
+
+  // The noise schedule the model was trained with (a diffusers folder's scheduler/), or nullptr when the
+  // config's schedule.* keys apply (toy2d).
+  virtual const ScheduleConfig* schedule() const { return nullptr; }
+  // Every prompt prompts() draws from (empty for an unconditional world): the before/after sample grids
+  // pick from it.
+  virtual std::vector<std::string> prompt_list() const { return {}; }
+  // Conditioning of the given prompts, as prompts() returns it for its own draws.
+  virtual PromptBatch encode(const std::vector<std::string>& prompts) { return {prompts, {}, {}}; }
+  // Model-specific files at the end of a run (rank 0), e.g. the LoRA adapters as lora-final.safetensors.
+  virtual void write_final(const std::string& run_dir) {}
 };
 
 }  // namespace dagalign

@@ -1,0 +1,239 @@
+#include "dagalign/train/diffusers_world.h"
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include <ATen/ATen.h>
+
+#include "dagalign/core/error.h"
+#include "dagalign/core/log.h"
+#include "dagalign/core/rng.h"
+#include "dagalign/core/timer.h"
+#include "dagalign/models/conditional_flow.h"
+#include "dagalign/models/lora.h"
+#include "dagalign/models/sd_pipeline.h"
+#include "dagalign/models/unet_eps_model.h"
+#include "dagalign/shapes/prompt_sets.h"
+
+namespace fs = std::filesystem;
+
+namespace dagalign {
+
+void DiffusersWorldConfig::add_to(Config& c) {
+  c.add("model.variant", &variant, variant, "diffusers folder: weights variant ('' or e.g. fp16)")
+      .add("model.lora_rank", &lora_rank, lora_rank, "diffusers folder: LoRA rank r of the policy UNet")
+      .add("model.lora_alpha", &lora_alpha, lora_alpha, "diffusers folder: LoRA alpha (the update is scaled by alpha / r)")
+      .add("model.lora_targets", &lora_targets, lora_targets, "diffusers folder: UNet layers that get LoRA (comma list)")
+      .add("model.prompts", &prompts, prompts,
+           "diffusers folder: training prompts, a tiny-world set (all, basic, train, heldout) or a text file "
+           "with one prompt per line")
+      .add("model.gradient_checkpointing", &gradient_checkpointing, gradient_checkpointing,
+           "diffusers folder: recompute UNet blocks in backward (memory for compute)")
+      .add("flow.channels", &flow_channels, flow_channels,
+           "flow network (ConditionalFlow): channels per down block (comma list; every block downsamples)")
+      .add("flow.heads", &flow_heads, flow_heads, "flow network: attention heads")
+      .add("flow.groups", &flow_groups, flow_groups, "flow network: GroupNorm groups")
+      .add("flow.layers_per_block", &flow_layers_per_block, flow_layers_per_block, "flow network: resnets per block")
+      .add("flow.block_types", &flow_block_types, flow_block_types,
+           "flow network: unet (the policy UNet's down_block_types), dag (cross-attention on all blocks but the "
+           "last), or a comma list of CrossAttnDownBlock2D / DownBlock2D")
+      .add("reward.name", &reward, reward, "diffusers folder: reward (jpeg_compressibility, jpeg_incompressibility, "
+                                           "prompt_alignment, aesthetic, external)");
+  reward_options.add_to(c);
+}
+
+bool is_diffusers_folder(const std::string& path) {
+  std::error_code ec;
+  return fs::is_directory(path, ec) && fs::is_regular_file(fs::path(path) / "model_index.json", ec);
+}
+
+std::vector<std::string> load_prompt_list(const std::string& spec) {
+  if (spec == "all" || spec == "basic" || spec == "train" || spec == "heldout") return shapes::prompt_set(spec);
+  std::ifstream in(spec);
+  if (!in)
+    throw ConfigError(cat("model.prompts: '", spec, "' is neither a prompt set (all, basic, train, heldout) nor a ",
+                          "readable file"));
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto b = line.find_first_not_of(" \t\r"), e = line.find_last_not_of(" \t\r");
+    if (b != std::string::npos) out.push_back(line.substr(b, e - b + 1));
+  }
+  if (out.empty()) throw ConfigError(cat("model.prompts: file '", spec, "' holds no prompt"));
+  return out;
+}
+
+std::vector<bool> flow_cross_attention(const std::string& spec, size_t blocks,
+                                       const std::vector<std::string>& unet_down_block_types) {
+  std::vector<std::string> types;
+  if (spec == "dag") {
+    for (size_t i = 0; i < blocks; ++i) types.push_back(i + 1 < blocks ? "CrossAttnDownBlock2D" : "DownBlock2D");
+  } else if (spec == "unet") {
+    if (unet_down_block_types.size() != blocks)
+      throw ConfigError(cat("flow.block_types = unet: the UNet has ", unet_down_block_types.size(),
+                            " down blocks but flow.channels names ", blocks, " (set flow.block_types to dag or a list)"));
+    types = unet_down_block_types;
+  } else {
+    types = split_list(spec);
+    if (types.size() != blocks)
+      throw ConfigError(cat("flow.block_types: ", types.size(), " types for ", blocks, " blocks of flow.channels"));
+  }
+  std::vector<bool> out;
+  for (const auto& t : types) {
+    if (t != "CrossAttnDownBlock2D" && t != "DownBlock2D")
+      throw ConfigError(cat("flow.block_types: '", t, "' is not CrossAttnDownBlock2D or DownBlock2D"));
+    out.push_back(t == "CrossAttnDownBlock2D");
+  }
+  return out;
+}
+
+size_t prompt_index(uint64_t prompt_seed, size_t n) {
+  DAG_CHECK(n > 0, "prompt_index: empty prompt list");
+  // splitmix64 output is uniform on 64 bits; the modulo bias is below n / 2^64.
+  return static_cast<size_t>(splitmix64(prompt_seed) % n);
+}
+
+namespace {
+
+std::vector<int64_t> parse_ints(const std::string& key, const std::string& s) {
+  std::vector<int64_t> out;
+  for (const auto& item : split_list(s)) {
+    try {
+      size_t used = 0;
+      out.push_back(std::stoll(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      throw ConfigError(cat(key, ": '", item, "' is not an integer (in '", s, "')"));
+    }
+  }
+  if (out.empty()) throw ConfigError(cat(key, ": no value in '", s, "'"));
+  return out;
+}
+
+NamedTensors trainable(const std::string& prefix, const torch::nn::Module& m) {
+  NamedTensors out;
+  for (const auto& p : m.named_parameters())
+    if (p.value().requires_grad()) out.push_back({prefix + p.key(), p.value()});
+  return out;
+}
+
+class DiffusersWorld : public World {
+ public:
+  DiffusersWorld(const DiffusersWorldConfig& cfg, const std::string& folder, uint64_t seed)
+      : cfg_(cfg), folder_(folder), prompts_(load_prompt_list(cfg.prompts)),
+        reward_(make_reward(cfg.reward, cfg.reward_options)), pipe_(load(folder, cfg.variant)), policy_(pipe_.unet),
+        flow_(make_flow(cfg, pipe_, seed)) {
+    for (auto& p : pipe_.text_encoder->parameters()) p.set_requires_grad(false);
+    LoraConfig lc;
+    lc.rank = cfg.lora_rank;
+    lc.alpha = cfg.lora_alpha;
+    lc.targets = split_list(cfg.lora_targets);
+    if (lc.rank <= 0) throw ConfigError(cat("model.lora_rank must be > 0, found ", lc.rank));
+    const auto layers = apply_lora(*pipe_.unet, lc, make_generator(stream_seed(seed, Purpose::kInit, 1)));
+    pipe_.unet->set_gradient_checkpointing(cfg.gradient_checkpointing);
+    const auto& u = pipe_.unet->config;
+    state_shape_ = {u.in_channels, u.sample_size, u.sample_size};
+    int64_t lora_params = 0, flow_params = 0;
+    for (const auto& [n, t] : policy_trainables()) lora_params += t.numel();
+    for (const auto& [n, t] : flow_trainables()) flow_params += t.numel();
+    log::info(cat("diffusers world: ", folder, " (", pipe_.vae ? "latent" : "pixel", " space, state ",
+                  u.in_channels, "x", u.sample_size, "x", u.sample_size, "), LoRA r=", lc.rank, " alpha=", lc.alpha,
+                  " on ", layers.size(), " layers (", lora_params, " parameters), flow ", cfg.flow_channels, " ", cfg.flow_block_types, " (",
+                  flow_params, " parameters), ", prompts_.size(), " prompts (", cfg.prompts, "), reward ",
+                  reward_->name()));
+  }
+
+  std::string model_id() const override { return folder_; }
+  std::vector<int64_t> state_shape() const override { return state_shape_; }
+  EpsModel& policy() override { return policy_; }
+  FlowModel& flow() override { return flow_; }
+
+  PromptBatch prompts(const std::vector<uint64_t>& seeds) override {
+    std::vector<std::string> p;
+    for (auto s : seeds) p.push_back(prompts_[prompt_index(s, prompts_.size())]);
+    return encode(p);
+  }
+
+  PromptBatch encode(const std::vector<std::string>& prompts) override {
+    PromptBatch b;
+    b.prompts = prompts;
+    b.ids = pipe_.tokenizer.encode_batch(prompts);
+    // cond = text_encoder(ids), cached per prompt (the encoder is frozen).
+    std::vector<std::string> missing;
+    std::vector<int64_t> rows;
+    for (size_t i = 0; i < prompts.size(); ++i)
+      if (!cache_.count(prompts[i])) {
+        cache_[prompts[i]] = at::Tensor();
+        missing.push_back(prompts[i]);
+        rows.push_back(static_cast<int64_t>(i));
+      }
+    if (!missing.empty()) {
+      at::NoGradGuard ng;
+      auto e = pipe_.text_encoder->encode(b.ids.index_select(0, at::tensor(rows, at::kLong)));
+      for (size_t i = 0; i < missing.size(); ++i) cache_[missing[i]] = e[static_cast<int64_t>(i)].clone();
+    }
+    std::vector<at::Tensor> c;
+    for (const auto& p : prompts) c.push_back(cache_.at(p));
+    b.cond = at::stack(c);
+    return b;
+  }
+
+  at::Tensor uncond() override {
+    if (!uncond_.defined()) uncond_ = pipe_.encode_prompts({""});
+    return uncond_;
+  }
+  at::Tensor decode(const at::Tensor& x0) override {
+    at::NoGradGuard ng;
+    return pipe_.decode(x0);
+  }
+  Reward& reward() override { return *reward_; }
+  NamedTensors policy_trainables() override { return trainable("policy.", *pipe_.unet); }
+  NamedTensors flow_trainables() override { return trainable("flow.", *flow_.net()); }
+  const ScheduleConfig* schedule() const override { return &pipe_.schedule; }
+  std::vector<std::string> prompt_list() const override { return prompts_; }
+  void write_final(const std::string& run_dir) override {
+    save_lora((fs::path(run_dir) / "lora-final.safetensors").string(), *pipe_.unet);
+  }
+
+ private:
+  static SDPipeline load(const std::string& folder, const std::string& variant) {
+    Stopwatch sw;
+    auto p = SDPipeline::load(folder, variant);
+    log::info(cat("diffusers world: loaded ", folder, " in ", sw.seconds(), " s"));
+    return p;
+  }
+  static ConditionalFlow make_flow(const DiffusersWorldConfig& cfg, const SDPipeline& pipe, uint64_t seed) {
+    ConditionalFlowConfig fc;
+    fc.in_channels = pipe.unet->config.in_channels;
+    fc.cross_attention_dim = pipe.unet->config.cross_attention_dim;
+    fc.channels = parse_ints("flow.channels", cfg.flow_channels);
+    fc.heads = cfg.flow_heads;
+    fc.groups = cfg.flow_groups;
+    fc.layers_per_block = cfg.flow_layers_per_block;
+    fc.cross_attention = flow_cross_attention(cfg.flow_block_types, fc.channels.size(), pipe.unet->config.down_block_types);
+    at::manual_seed(stream_seed(seed, Purpose::kInit, 2));  // default PyTorch init draws from the global generator
+    return ConditionalFlow(fc);
+  }
+
+  DiffusersWorldConfig cfg_;
+  std::string folder_;
+  std::vector<std::string> prompts_;  // before the model: a bad prompt list or reward fails fast
+  std::unique_ptr<Reward> reward_;
+  SDPipeline pipe_;
+  UNetEpsModel policy_;
+  ConditionalFlowModel flow_;
+  std::vector<int64_t> state_shape_;
+  std::map<std::string, at::Tensor> cache_;
+  at::Tensor uncond_;
+};
+
+}  // namespace
+
+std::unique_ptr<World> make_diffusers_world(const DiffusersWorldConfig& cfg, const std::string& folder, uint64_t seed) {
+  if (!is_diffusers_folder(folder))
+    throw ConfigError(cat("model.path: '", folder, "' is not a diffusers folder (no model_index.json)"));
+  return std::make_unique<DiffusersWorld>(cfg, folder, seed);
+}
+
+}  // namespace dagalign

@@ -13,6 +13,7 @@ struct Bench {
 };
 const std::map<std::string, Bench>& benches() {
   static const std::map<std::string, Bench> table = {
+      {"fl", {bench_fl, "forward-looking term cached per state vs per transition (any train config): s/update, losses"}},
       {"toy2d", {bench_toy2d, "2-D world: sampling trajectories/s, training transitions/s per objective, FL cache"}},
       {"io", {bench_io, "HDF5 trajectory store vs raw sequential writes (MB/s), deflate sizes"}},
       {"allreduce", {bench_allreduce, "flat-buffer all-reduce vs raw MPI_Allreduce (run under mpirun -np 2)"}},

@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include "dagalign/cli/commands.h"
+#include "dagalign/cli/train_timing.h"
 #include "dagalign/core/config.h"
 #include "dagalign/core/runtime.h"
 #include "dagalign/core/timer.h"
@@ -51,19 +52,13 @@ int bench_toy2d(const Args& args) {
     std::printf("sampling: %.0f trajectories/s (%.1f GFLOP/s in the eps-model)\n", N / s,
                 N * T * (mlp + 2 * h * 2) / s / 1e9);
   }
-  // Every configuration starts from the same weights (training changes the shared world's models).
-  std::vector<at::Tensor> initial;
-  auto all = [&] {
-    auto v = world->policy().trainable_parameters(), f = world->flow().trainable_parameters();
-    v.insert(v.end(), f.begin(), f.end());
-    return v;
-  };
-  for (auto& p : all()) initial.push_back(p.detach().clone());
-  auto reset = [&] {
-    at::NoGradGuard ng;
-    auto v = all();
-    for (size_t i = 0; i < v.size(); ++i) v[i].copy_(initial[i]);
-  };
+  // Every configuration trains the same batch from the same weights (cli/train_timing.h).
+  WeightSnapshot initial(*world);
+  TrajectoryBatch batch;
+  {
+    Trainer trainer(train, *world, *comm);
+    batch = trainer.sample_epoch(0);
+  }
   for (const char* algo : {"dagdb", "dagkl", "ddpo"}) {
     for (bool cache : {true, false}) {
       if (!cache && std::string(algo) == "ddpo") continue;  // DDPO has no forward-looking term
@@ -71,21 +66,10 @@ int bench_toy2d(const Args& args) {
       c.objective.algorithm = algo;
       c.objective.fl_cache = cache;
       c.finalize();
-      reset();
-      Trainer trainer(c, *world, *comm);
-      auto batch = trainer.sample_epoch(0);
-      std::vector<double> t;
-      double loss = 0;
-      for (int r = 0; r < runs; ++r) {
-        reset();
-        Stopwatch sw;
-        auto stats = trainer.train_on(batch, 0);
-        t.push_back(sw.seconds());
-        if (r == 0) loss = stats.loss["loss"];
-      }
-      const double s = median(t);
+      auto timing = time_train_on(c, *world, *comm, batch, initial, runs);
       std::printf("training %-5s %-9s: %.0f transitions/s, first-update loss %.6f\n", algo,
-                  std::string(algo) == "ddpo" ? "" : cache ? "FL cache" : "FL naive", N * T / s, loss);
+                  std::string(algo) == "ddpo" ? "" : cache ? "FL cache" : "FL naive",
+                  timing.transitions / timing.seconds, timing.loss["loss"]);
     }
   }
   return 0;

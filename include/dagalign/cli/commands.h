@@ -14,6 +14,7 @@ int train(const Args& args);
 int pretrain(const Args& args);  // dagalign pretrain: the tiny text-to-image model from scratch (src/cli/pretrain.cpp)
 int bench(const Args& args);     // dagalign bench <what>; the benches are listed in src/cli/bench.cpp
 int bench_toy2d(const Args& args);  // dagalign bench toy2d (src/cli/bench_toy2d.cpp)
+int bench_fl(const Args& args);  // dagalign bench fl: forward-looking cache vs official form on a train config's world (src/cli/bench_fl.cpp)
 int bench_allreduce(const Args& args);  // dagalign bench allreduce (src/cli/bench_allreduce.cpp; mpirun -np 2)
 
 int inspect(const Args& args);   // dagalign inspect FILE.h5: schema, counts, datasets, statistics, config

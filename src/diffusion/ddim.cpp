@@ -46,6 +46,7 @@ DdimStep ddim_step(const NoiseSchedule& s, const at::Tensor& x_t, const at::Tens
   auto a_t = abar_at(s, t, x_t);
   auto a_p = abar_at(s, t_prev, x_t);
   auto x0 = (x_t - (1 - a_t).sqrt() * eps) / a_t.sqrt();
+  if (s.clip_sample_range() > 0) x0 = x0.clamp(-s.clip_sample_range(), s.clip_sample_range());
   auto var = (eta * eta) * (1 - a_p) / (1 - a_t) * (1 - a_t / a_p);
   auto std = var.sqrt();
   auto mean = a_p.sqrt() * x0 + (1 - a_p - var).sqrt() * eps;

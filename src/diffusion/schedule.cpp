@@ -7,7 +7,8 @@
 
 namespace dagalign {
 
-NoiseSchedule::NoiseSchedule(const ScheduleConfig& cfg) : steps_offset_(cfg.steps_offset) {
+NoiseSchedule::NoiseSchedule(const ScheduleConfig& cfg) : steps_offset_(cfg.steps_offset), clip_(cfg.clip_sample_range) {
+  if (clip_ < 0) throw ConfigError(cat("schedule: clip_sample_range must be >= 0, found ", clip_));
   const int n = cfg.num_train_timesteps;
   if (n < 2) throw ConfigError(cat("schedule.num_train_timesteps must be >= 2, found ", n));
   abar_.resize(n);

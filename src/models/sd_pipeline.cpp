@@ -22,6 +22,8 @@ ScheduleConfig read_scheduler_config(const std::string& path) {
   const auto pred = config_value<std::string>(j, "prediction_type", path, "epsilon");
   if (pred != "epsilon")
     throw ConfigError(cat("scheduler config ", path, ": prediction_type '", pred, "' is not supported (epsilon only)"));
+  if (config_value<bool>(j, "clip_sample", path, false))  // diffusers' default is true; SD folders say false
+    c.clip_sample_range = config_value<double>(j, "clip_sample_range", path, 1.0);
   if (config_value<bool>(j, "set_alpha_to_one", path, false))
     throw ConfigError(cat("scheduler config ", path, ": set_alpha_to_one true is not supported"));
   return c;

@@ -76,7 +76,8 @@ nlohmann::json TinyModelConfig::scheduler_json() const {
           {"beta_end", beta_end},
           {"beta_schedule", beta_schedule},
           {"steps_offset", 1},
-          {"clip_sample", false},
+          {"clip_sample", true},  // pixel space: x0_hat clamped to the image range [-1, 1] in each DDIM step
+          {"clip_sample_range", 1.0},
           {"set_alpha_to_one", false},
           {"prediction_type", "epsilon"}};
 }

@@ -28,7 +28,8 @@ namespace {
 
 bool same_schedule(const ScheduleConfig& a, const ScheduleConfig& b) {
   return a.num_train_timesteps == b.num_train_timesteps && a.beta_start == b.beta_start && a.beta_end == b.beta_end &&
-         a.beta_schedule == b.beta_schedule && a.steps_offset == b.steps_offset;
+         a.beta_schedule == b.beta_schedule && a.steps_offset == b.steps_offset &&
+         a.clip_sample_range == b.clip_sample_range;
 }
 
 std::string describe(const ScheduleConfig& s) {

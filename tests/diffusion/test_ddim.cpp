@@ -1,10 +1,12 @@
 // Must-show 1 of the engine: timesteps, log P_F and log P_B against independent float64 computations,
 // and the P_B kernel composed over the strided chain against the closed-form marginal.
+#include <algorithm>
 #include <cmath>
 
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include "dagalign/core/error.h"
 #include "dagalign/core/rng.h"
 #include "dagalign/diffusion/ddim.h"
 
@@ -74,6 +76,38 @@ TEST(Ddim, LogProbsEqualFloat64GaussianDensities) {
       EXPECT_NEAR(pb[b].item<double>(), lb, 2e-4 * (1 + std::abs(lb))) << "b " << b;
     }
   }
+}
+
+TEST(Ddim, ClipSampleClampsThePredictedX0Only) {
+  ScheduleConfig c;
+  c.clip_sample_range = 1.0;
+  NoiseSchedule clipped(c), plain;
+  auto gen = make_generator(11);
+  const int64_t B = 4, D = 64;
+  auto x = at::randn({B, D}, gen, at::kFloat) * 2;  // at t = 901 most x0_hat fall outside [-1, 1]
+  auto eps = at::randn({B, D}, gen, at::kFloat);
+  auto t = at::tensor(std::vector<int64_t>{901, 501, 101, 21}, at::kLong), tp = t - 20;
+  auto prev = at::randn({B, D}, gen, at::kFloat);
+  auto a = ddim_step(clipped, x, eps, t, tp, 1.0, prev, true, LogProbReduce::kSum);
+  auto b = ddim_step(plain, x, eps, t, tp, 1.0, prev, true, LogProbReduce::kSum);
+  int64_t outside = 0;
+  for (int64_t i = 0; i < B; ++i)
+    for (int64_t d = 0; d < D; ++d) {
+      const int64_t tv = t[i].item<int64_t>();
+      const double at_ = clipped.abar(tv), ap = clipped.abar(tv - 20);
+      const double xv = x[i][d].item<double>(), ev = eps[i][d].item<double>();
+      const double x0 = (xv - std::sqrt(1 - at_) * ev) / std::sqrt(at_);
+      outside += std::abs(x0) > 1;
+      const double var = (1 - ap) / (1 - at_) * (1 - at_ / ap);
+      const double mean = std::sqrt(ap) * std::clamp(x0, -1.0, 1.0) + std::sqrt(1 - ap - var) * ev;
+      EXPECT_NEAR(a.mean[i][d].item<double>(), mean, 1e-5 * (1 + std::abs(mean)));
+    }
+  EXPECT_GT(outside, B * D / 4);                      // the clamp was exercised
+  EXPECT_TRUE(at::allclose(a.std, b.std));            // the variance does not depend on x0_hat
+  EXPECT_FALSE(at::allclose(a.mean, b.mean));
+  ScheduleConfig bad;
+  bad.clip_sample_range = -1;
+  EXPECT_THROW(NoiseSchedule{bad}, ConfigError);
 }
 
 TEST(Ddim, SampledStepHasTheStatedMeanAndStd) {

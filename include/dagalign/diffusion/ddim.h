@@ -32,6 +32,8 @@ struct DdimStep {
 
 // One DDIM step t -> t' = t - N/n (clamped at 0 inside abar):
 //   sigma^2 = eta^2 (1 - abar_t')/(1 - abar_t) (1 - abar_t/abar_t')
+//   x0_hat clamped to [-r, r] when the schedule has clip_sample_range r > 0 (diffusers / DDPO clip_sample;
+//   eps itself is not re-derived, as use_clipped_model_output = False)
 //   mu      = sqrt(abar_t') x0_hat + sqrt(1 - abar_t' - sigma^2) eps
 //   x_t'    = mu + sigma z                       (or `prev` when given: log-prob of a stored step)
 // The log-prob treats x_t' as a constant: gradients reach eps only through mu.

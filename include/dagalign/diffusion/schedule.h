@@ -15,6 +15,7 @@ struct ScheduleConfig {
   double beta_end = 0.012;
   std::string beta_schedule = "scaled_linear";  // or "linear"
   int steps_offset = 1;
+  double clip_sample_range = 0;  // > 0: each DDIM step clamps x0_hat to [-r, r] (diffusers clip_sample)
 };
 
 class NoiseSchedule {
@@ -28,10 +29,13 @@ class NoiseSchedule {
   std::vector<int64_t> timesteps(int n) const;
   // The DDIM "previous" timestep of t in an n-step chain: t - N/n (may be < 0; abar() clamps).
   int64_t prev_timestep(int64_t t, int n) const { return t - num_train_timesteps() / n; }
+  double clip_sample_range() const { return clip_; }  // 0: no clamp
+
 
  private:
   std::vector<double> abar_;
   int steps_offset_;
+  double clip_;
 };
 
 }  // namespace dagalign

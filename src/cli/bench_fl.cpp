@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <vector>
 
 #include "dagalign/algo/objective.h"
 #include "dagalign/cli/commands.h"
@@ -31,7 +32,7 @@ int bench_fl(const Args& args) {
   in.train.add_to(config);
   in.toy2d.add_to(config);
   in.diffusers.add_to(config);
-  config.add("bench.runs", &runs, runs, "timed train_on repetitions per form (the median is reported)")
+  config.add("bench.runs", &runs, runs, "timed rounds, each trains both forms once, interleaved (medians are reported)")
       .add("bench.threads", &threads, threads, "LibTorch threads (0: all cores)")
       .add("bench.tolerance", &tolerance, tolerance,
            "largest relative difference of a loss term between the two forms before the bench exits 1");
@@ -68,24 +69,26 @@ int bench_fl(const Args& args) {
     batch = trainer.sample_epoch(0);
     std::printf("sampled the batch in %.2f s (reward mean %.4f)\n", sw.seconds(), batch.rewards.mean().item<double>());
   }
-  TrainTiming timing[2];
-  for (bool cache : {true, false}) {
-    TrainerConfig cf = c;
-    cf.objective.fl_cache = cache;
-    auto& t = timing[cache ? 0 : 1];
-    t = time_train_on(cf, *world, *comm, batch, initial, runs);
-    const int64_t evals = (cache ? 1 : 2) * U * T;
-    std::printf("FL %-6s: %8.3f s per update, %7.1f transitions/s, %lld forward-looking evaluations per update\n",
-                cache ? "cache" : "naive", t.seconds_per_update(), t.transitions / t.seconds, (long long)evals);
+  std::vector<TrainerConfig> forms(2, c);
+  forms[0].objective.fl_cache = true;
+  forms[1].objective.fl_cache = false;
+  const auto timing = time_train_on(forms, *world, *comm, batch, initial, runs);
+  for (int i = 0; i < 2; ++i) {
+    const auto& t = timing[i];
+    std::printf("FL %-6s: %8.3f s per update (CPU %8.3f s), %7.1f transitions/s, %lld forward-looking evaluations "
+                "per update\n",
+                i == 0 ? "cache" : "naive", t.seconds_per_update(), t.cpu_seconds_per_update(), t.transitions / t.seconds,
+                (long long)((i + 1) * U * T));
   }
-  std::printf("speed-up of the cache: %.2fx per update\n", timing[1].seconds / timing[0].seconds);
+  std::printf("speed-up of the cache: %.2fx per update (CPU time: %.2fx)\n", timing[1].seconds / timing[0].seconds,
+              timing[1].cpu_seconds / timing[0].cpu_seconds);
   // The naive form makes U * T evaluations more per update than the cache: their cost, and the share of the
-  // update that evaluations take in each form (an estimate: the difference of two timings).
-  const double per_eval = (timing[1].seconds_per_update() - timing[0].seconds_per_update()) / double(U * T);
-  std::printf("one forward-looking evaluation (UNet forward + decode + reward) ~ %.2f ms; share of the update: "
+  // update that evaluations take in each form (an estimate from the difference of two CPU times).
+  const double per_eval = (timing[1].cpu_seconds_per_update() - timing[0].cpu_seconds_per_update()) / double(U * T);
+  std::printf("one forward-looking evaluation (UNet forward + decode + reward) ~ %.2f ms CPU; share of the update: "
               "cache %.0f %%, naive %.0f %%\n",
-              1e3 * per_eval, 100 * per_eval * U * T / timing[0].seconds_per_update(),
-              100 * per_eval * 2 * U * T / timing[1].seconds_per_update());
+              1e3 * per_eval, 100 * per_eval * U * T / timing[0].cpu_seconds_per_update(),
+              100 * per_eval * 2 * U * T / timing[1].cpu_seconds_per_update());
 
   // The same losses: every term of the first run of each form (same batch, same starting weights).
   double worst = 0;

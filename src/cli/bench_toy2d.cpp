@@ -59,6 +59,8 @@ int bench_toy2d(const Args& args) {
     Trainer trainer(train, *world, *comm);
     batch = trainer.sample_epoch(0);
   }
+  std::vector<TrainerConfig> configs;
+  std::vector<std::string> names;
   for (const char* algo : {"dagdb", "dagkl", "ddpo"}) {
     for (bool cache : {true, false}) {
       if (!cache && std::string(algo) == "ddpo") continue;  // DDPO has no forward-looking term
@@ -66,12 +68,16 @@ int bench_toy2d(const Args& args) {
       c.objective.algorithm = algo;
       c.objective.fl_cache = cache;
       c.finalize();
-      auto timing = time_train_on(c, *world, *comm, batch, initial, runs);
-      std::printf("training %-5s %-9s: %.0f transitions/s, first-update loss %.6f\n", algo,
-                  std::string(algo) == "ddpo" ? "" : cache ? "FL cache" : "FL naive",
-                  timing.transitions / timing.seconds, timing.loss["loss"]);
+      configs.push_back(c);
+      char name[32];
+      std::snprintf(name, sizeof name, "%-5s %-9s", algo, std::string(algo) == "ddpo" ? "" : cache ? "FL cache" : "FL naive");
+      names.push_back(name);
     }
   }
+  const auto timings = time_train_on(configs, *world, *comm, batch, initial, runs);
+  for (size_t i = 0; i < configs.size(); ++i)
+    std::printf("training %s: %.0f transitions/s, first-update loss %.6f\n", names[i].c_str(),
+                timings[i].transitions / timings[i].seconds, timings[i].loss.at("loss"));
   return 0;
 }
 

@@ -27,15 +27,18 @@ class WeightSnapshot {
 
 struct TrainTiming {
   double seconds = 0;                   // median wall time of one train_on over the runs
+  double cpu_seconds = 0;               // median process CPU time of one train_on (less sensitive to a busy machine)
   int64_t updates = 0;                  // optimiser steps per train_on: N / (batch_size * grad_accum)
   int64_t transitions = 0;              // transitions per train_on: N * T
   std::map<std::string, double> loss;   // loss terms of the first run (from the snapshot's weights)
   double seconds_per_update() const { return seconds / static_cast<double>(updates); }
+  double cpu_seconds_per_update() const { return cpu_seconds / static_cast<double>(updates); }
 };
 
-// `runs` times: restore the snapshot, then train `cfg`'s objective on `batch` once (a fresh Trainer, so a fresh
-// optimiser state each run).
-TrainTiming time_train_on(const TrainerConfig& cfg, World& world, Communicator& comm, const TrajectoryBatch& batch,
-                          WeightSnapshot& start, int runs);
+// `runs` rounds; each round trains every config once, in order (interleaved, so that a machine whose load
+// changes affects them alike): restore the snapshot, then train the config's objective on `batch` with a
+// fresh Trainer (fresh optimiser state). One timing per config.
+std::vector<TrainTiming> time_train_on(const std::vector<TrainerConfig>& configs, World& world, Communicator& comm,
+                                       const TrajectoryBatch& batch, WeightSnapshot& start, int runs);
 
 }  // namespace dagalign::cli

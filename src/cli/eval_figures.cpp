@@ -1,7 +1,6 @@
 #include "dagalign/cli/eval_figures.h"
 
 #include <cmath>
-#include <fstream>
 
 #include <ATen/ATen.h>
 
@@ -13,21 +12,7 @@
 
 namespace dagalign::cli {
 
-std::vector<std::string> load_prompts(const std::string& spec) {
-  if (spec == "all" || spec == "basic" || spec == "train" || spec == "heldout") return shapes::prompt_set(spec);
-  std::ifstream in(spec);
-  if (!in)
-    throw ConfigError(cat("prompts: '", spec, "' is neither a prompt set (all, basic, train, heldout) nor a ",
-                          "readable file"));
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto b = line.find_first_not_of(" \t\r"), e = line.find_last_not_of(" \t\r");
-    if (b != std::string::npos) out.push_back(line.substr(b, e - b + 1));
-  }
-  if (out.empty()) throw ConfigError(cat("prompts: file '", spec, "' holds no prompt"));
-  return out;
-}
+std::vector<std::string> load_prompts(const std::string& spec) { return shapes::load_prompts(spec, "prompts"); }
 
 RewardStats reward_stats(const at::Tensor& rewards) {
   DAG_CHECK(rewards.dim() == 1 && rewards.numel() >= 1, "reward_stats: expected (n >= 1,) rewards, found shape ",

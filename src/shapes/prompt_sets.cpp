@@ -1,6 +1,7 @@
 #include "dagalign/shapes/prompt_sets.h"
 
 #include <algorithm>
+#include <fstream>
 
 #include "dagalign/core/error.h"
 #include "dagalign/shapes/generator.h"
@@ -40,6 +41,22 @@ std::vector<std::string> prompt_set(const std::string& name) {
   if (name == "train") return every_fourth(basic_captions(), false);
   if (name == "heldout") return every_fourth(basic_captions(), true);
   throw ConfigError(cat("prompt set '", name, "' is not one of all, basic, train, heldout"));
+}
+
+std::vector<std::string> load_prompts(const std::string& spec, const std::string& key) {
+  if (spec == "all" || spec == "basic" || spec == "train" || spec == "heldout") return prompt_set(spec);
+  std::ifstream in(spec);
+  if (!in)
+    throw ConfigError(cat(key, ": '", spec, "' is neither a prompt set (all, basic, train, heldout) nor a ",
+                          "readable file"));
+  std::vector<std::string> out;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto b = line.find_first_not_of(" \t\r"), e = line.find_last_not_of(" \t\r");
+    if (b != std::string::npos) out.push_back(line.substr(b, e - b + 1));
+  }
+  if (out.empty()) throw ConfigError(cat(key, ": file '", spec, "' holds no prompt"));
+  return out;
 }
 
 }  // namespace dagalign::shapes

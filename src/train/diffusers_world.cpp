@@ -1,7 +1,6 @@
 #include "dagalign/train/diffusers_world.h"
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 
 #include <ATen/ATen.h>
@@ -49,19 +48,7 @@ bool is_diffusers_folder(const std::string& path) {
 }
 
 std::vector<std::string> load_prompt_list(const std::string& spec) {
-  if (spec == "all" || spec == "basic" || spec == "train" || spec == "heldout") return shapes::prompt_set(spec);
-  std::ifstream in(spec);
-  if (!in)
-    throw ConfigError(cat("model.prompts: '", spec, "' is neither a prompt set (all, basic, train, heldout) nor a ",
-                          "readable file"));
-  std::vector<std::string> out;
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto b = line.find_first_not_of(" \t\r"), e = line.find_last_not_of(" \t\r");
-    if (b != std::string::npos) out.push_back(line.substr(b, e - b + 1));
-  }
-  if (out.empty()) throw ConfigError(cat("model.prompts: file '", spec, "' holds no prompt"));
-  return out;
+  return shapes::load_prompts(spec, "model.prompts");
 }
 
 std::vector<bool> flow_cross_attention(const std::string& spec, size_t blocks,

@@ -12,4 +12,8 @@ namespace dagalign::shapes {
 
 std::vector<std::string> prompt_set(const std::string& name);
 
+// A prompt set name, or else a text file with one prompt per line (surrounding blanks trimmed, blank lines
+// skipped). ConfigError naming `key` and `spec` when it is neither, or the file holds no prompt.
+std::vector<std::string> load_prompts(const std::string& spec, const std::string& key);
+
 }  // namespace dagalign::shapes

@@ -110,7 +110,7 @@ class DiffusersWorld : public World {
   DiffusersWorld(const DiffusersWorldConfig& cfg, const std::string& folder, uint64_t seed)
       : cfg_(cfg), folder_(folder), prompts_(load_prompt_list(cfg.prompts)),
         reward_(make_reward(cfg.reward, cfg.reward_options)), pipe_(load(folder, cfg.variant)), policy_(pipe_.unet),
-        flow_(make_flow(cfg, pipe_, seed)) {
+        seed_(seed) {
     for (auto& p : pipe_.text_encoder->parameters()) p.set_requires_grad(false);
     LoraConfig lc;
     lc.rank = cfg.lora_rank;
@@ -121,20 +121,18 @@ class DiffusersWorld : public World {
     pipe_.unet->set_gradient_checkpointing(cfg.gradient_checkpointing);
     const auto& u = pipe_.unet->config;
     state_shape_ = {u.in_channels, u.sample_size, u.sample_size};
-    int64_t lora_params = 0, flow_params = 0;
+    int64_t lora_params = 0;
     for (const auto& [n, t] : policy_trainables()) lora_params += t.numel();
-    for (const auto& [n, t] : flow_trainables()) flow_params += t.numel();
     log::info(cat("diffusers world: ", folder, " (", pipe_.vae ? "latent" : "pixel", " space, state ",
                   u.in_channels, "x", u.sample_size, "x", u.sample_size, "), LoRA r=", lc.rank, " alpha=", lc.alpha,
-                  " on ", layers.size(), " layers (", lora_params, " parameters), flow ", cfg.flow_channels, " ", cfg.flow_block_types, " (",
-                  flow_params, " parameters), ", prompts_.size(), " prompts (", cfg.prompts, "), reward ",
-                  reward_->name()));
+                  " on ", layers.size(), " layers (", lora_params, " parameters), ", prompts_.size(), " prompts (",
+                  cfg.prompts, "), reward ", reward_->name()));
   }
 
   std::string model_id() const override { return folder_; }
   std::vector<int64_t> state_shape() const override { return state_shape_; }
   EpsModel& policy() override { return policy_; }
-  FlowModel& flow() override { return flow_; }
+  FlowModel& flow() override { return flow_model(); }
 
   PromptBatch prompts(const std::vector<uint64_t>& seeds) override {
     std::vector<std::string> p;
@@ -176,7 +174,7 @@ class DiffusersWorld : public World {
   }
   Reward& reward() override { return *reward_; }
   NamedTensors policy_trainables() override { return trainable("policy.", *pipe_.unet); }
-  NamedTensors flow_trainables() override { return trainable("flow.", *flow_.net()); }
+  NamedTensors flow_trainables() override { return trainable("flow.", *flow_model().net()); }
   const ScheduleConfig* schedule() const override { return &pipe_.schedule; }
   std::vector<std::string> prompt_list() const override { return prompts_; }
   void write_final(const std::string& run_dir) override {
@@ -189,6 +187,18 @@ class DiffusersWorld : public World {
     auto p = SDPipeline::load(folder, variant);
     log::info(cat("diffusers world: loaded ", folder, " in ", sw.seconds(), " s"));
     return p;
+  }
+  // The flow is built on first use (the DAG objectives; DDPO never asks for it, so its flow.* keys need not
+  // fit the model). Its initialisation has its own seed stream, so when it is built does not matter.
+  ConditionalFlowModel& flow_model() {
+    if (!flow_) {
+      flow_ = std::make_unique<ConditionalFlowModel>(make_flow(cfg_, pipe_, seed_));
+      int64_t n = 0;
+      for (const auto& p : flow_->net()->parameters()) n += p.numel();
+      log::info(cat("diffusers world: flow ", cfg_.flow_channels, " (", cfg_.flow_block_types, " blocks), ", n,
+                    " parameters"));
+    }
+    return *flow_;
   }
   static ConditionalFlow make_flow(const DiffusersWorldConfig& cfg, const SDPipeline& pipe, uint64_t seed) {
     ConditionalFlowConfig fc;
@@ -209,7 +219,8 @@ class DiffusersWorld : public World {
   std::unique_ptr<Reward> reward_;
   SDPipeline pipe_;
   UNetEpsModel policy_;
-  ConditionalFlowModel flow_;
+  uint64_t seed_;
+  std::unique_ptr<ConditionalFlowModel> flow_;
   std::vector<int64_t> state_shape_;
   std::map<std::string, at::Tensor> cache_;
   at::Tensor uncond_;

@@ -160,13 +160,15 @@ TEST(DiffusersWorld, ConfigErrorsNameKeys) {
 
   auto cfg = small_config();
   cfg.flow_channels = "8,16,16";  // 3 flow blocks, the UNet has 2: block_types = unet cannot apply
-  m = message([&] { make_diffusers_world(cfg, folder.dir(), 0); });
+  auto lazy = make_diffusers_world(cfg, folder.dir(), 0);  // the flow is built on first use (DDPO never asks)
+  EXPECT_FALSE(lazy->policy_trainables().empty());
+  m = message([&] { lazy->flow_trainables(); });
   EXPECT_TRUE(has(m, "flow.block_types")) << m;
   cfg.flow_block_types = "dag";
-  EXPECT_NO_THROW(make_diffusers_world(cfg, folder.dir(), 0));
+  EXPECT_NO_THROW(make_diffusers_world(cfg, folder.dir(), 0)->flow_trainables());
   cfg = small_config();
   cfg.flow_channels = "8,x";
-  m = message([&] { make_diffusers_world(cfg, folder.dir(), 0); });
+  m = message([&] { make_diffusers_world(cfg, folder.dir(), 0)->flow(); });
   EXPECT_TRUE(has(m, "flow.channels") && has(m, "'x'")) << m;
   cfg = small_config();
   cfg.reward = "nope";

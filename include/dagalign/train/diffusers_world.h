@@ -1,8 +1,9 @@
 #pragma once
 // The text-to-image world over a diffusers Stable Diffusion folder (SD 1.5 with its VAE, or the pixel-space
 // tiny-shapes model without one), as DAG trains it (reference/algorithm.md §2):
-//   policy  = the folder's UNet with LoRA on its attention projections (base weights frozen)
+//   policy  = the folder's UNet with LoRA (model.lora_targets, default the attention projections; base frozen)
 //   flow    = ConditionalFlow (models/conditional_flow.h), trained from scratch, initialised from the run seed
+//             (built on first use: DDPO runs never build it)
 //   prompts = each trajectory's prompt drawn uniformly (with replacement) from a prompt list by its own seed:
 //             a named prompt set of the tiny world ("train", "heldout", ...) or a text file, one per line
 //   cond    = text_encoder(tokenizer(prompt)) (no gradient), uncond = the "" embedding

@@ -10,5 +10,4 @@ cmake --build build -j"$(nproc)"
 # One LibTorch/OpenMP thread per test process and no spinning: ctest runs two processes at once.
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 cd build
-# known-bug: tests of open bugs (tests/tools.cmake says which); run them with ctest -L known-bug.
-ctest --output-on-failure -j"$(nproc)" -LE known-bug "$@"
+ctest --output-on-failure -j"$(nproc)" "$@"

@@ -2,8 +2,10 @@
 // bytes to the same disk, in the same run, and the file size per trajectory with and without deflate.
 //
 // For each case (toy: 2-D states; SD: 4x64x64 latents, T = 50, float16 and float32):
-//   hdf5: TrajectoryWriter over io.batches batches (H5Fflush after each, as in training), close, fsync;
-//   raw : fwrite of the same payload bytes batch by batch (fflush after each), fclose, fsync.
+//   hdf5: TrajectoryWriter over io.*_batches batches, a new file every io.batches_per_file batches (training
+//         writes one file per rank per epoch); each append publishes the whole file so far (tmp + rename,
+//         the SIGKILL guarantee), so a file of B batches writes (B+1)/2 times its data; close, fsync;
+//   raw : fwrite of the same payload bytes batch by batch (fflush after each) into one file, fclose, fsync.
 // Throughput = payload bytes / wall time (MB = 1e6 bytes); the median of io.reps runs of each, the two
 // alternating so that both see the same disk state. Payload = the bytes of every stored field
 // (latents in their stored dtype, timesteps, log P_F, log P_B, rewards, seeds, policy versions, prompt
@@ -12,6 +14,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <vector>
@@ -75,7 +78,9 @@ void fsync_file(const std::string& path) {
   ::close(fd);
 }
 
-double write_hdf5(const Case& c, const std::vector<TrajectoryBatch>& batches, const std::string& path, int deflate) {
+// Writes dir/t-<k>.h5 files of batches_per_file batches each; returns the seconds taken.
+double write_hdf5(const Case& c, const std::vector<TrajectoryBatch>& batches, const fs::path& dir,
+                  int64_t batches_per_file, int deflate) {
   TrajectoryFileMeta m;
   m.run_name = "bench-io";
   m.model_id = c.name;
@@ -84,12 +89,15 @@ double write_hdf5(const Case& c, const std::vector<TrajectoryBatch>& batches, co
   o.float16 = c.float16;
   o.deflate = deflate;
   Stopwatch sw;
-  {
-    TrajectoryWriter w(path, m, o);
-    for (const auto& b : batches) w.append(b);
-    w.close();
+  for (size_t first = 0, k = 0; first < batches.size(); first += size_t(batches_per_file), ++k) {
+    const std::string path = (dir / cat("t-", k, ".h5")).string();
+    {
+      TrajectoryWriter w(path, m, o);
+      for (size_t i = first; i < std::min(batches.size(), first + size_t(batches_per_file)); ++i) w.append(batches[i]);
+      w.close();
+    }
+    fsync_file(path);
   }
-  fsync_file(path);
   return sw.seconds();
 }
 
@@ -114,31 +122,41 @@ double write_raw(const std::vector<std::vector<at::Tensor>>& batches, const std:
 int bench_io(const Args& args) {
   std::string dir;
   int reps = 5, threads = 1;
-  int64_t toy_batches = 32, sd_batches = 8;
+  int64_t toy_batches = 32, sd_batches = 8, per_file = 4;
   int deflate = 4;
   Config cfg("dagalign bench io");
   cfg.add("io.dir", &dir, std::string("."), "folder on the disk to measure (a temporary subfolder is removed after)")
       .add("io.reps", &reps, 5, "timed runs of each writer (median reported)")
       .add("io.toy_batches", &toy_batches, int64_t(32), "batches of 256 toy trajectories (2-D states, T = 20)")
       .add("io.sd_batches", &sd_batches, int64_t(8), "batches of 8 SD-sized trajectories (4x64x64, T = 50)")
+      .add("io.batches_per_file", &per_file, int64_t(4), "batches per trajectory file (training: one file per rank "
+           "per epoch, so sample.batches_per_epoch)")
       .add("io.deflate", &deflate, 4, "gzip level for the size comparison")
       .add("io.threads", &threads, 1, "LibTorch threads");
   if (!cfg.parse(args)) {
     std::printf("%s", cfg.help().c_str());
     return 0;
   }
-  DAG_CHECK(reps > 0 && toy_batches > 0 && sd_batches > 0, "bench io: reps and batch counts must be positive");
+  DAG_CHECK(reps > 0 && toy_batches > 0 && sd_batches > 0 && per_file > 0,
+            "bench io: reps and batch counts must be positive");
   set_threads(threads);
   const fs::path tmp = fs::path(dir) / cat("bench-io-", ::getpid());
   fs::create_directories(tmp);
-  const std::string h5 = (tmp / "t.h5").string(), raw = (tmp / "t.bin").string();
+  const std::string raw = (tmp / "t.bin").string();
+  auto h5_bytes = [&] {  // all trajectory files of the last write
+    int64_t n = 0;
+    for (const auto& e : fs::directory_iterator(tmp))
+      if (e.path().extension() == ".h5") n += int64_t(e.file_size());
+    return double(n);
+  };
 
   const std::vector<std::pair<Case, int64_t>> cases = {
       {{"toy 2-D, T=20, f32", {2}, 20, 256, false}, toy_batches},
       {{"SD 4x64x64, T=50, f16", {4, 64, 64}, 50, 8, true}, sd_batches},
       {{"SD 4x64x64, T=50, f32", {4, 64, 64}, 50, 8, false}, sd_batches},
   };
-  std::printf("bench io: %d reps (median), folder %s, git %s\n", reps, fs::absolute(dir).c_str(), git_revision().c_str());
+  std::printf("bench io: %d reps (median), folder %s, %lld batches per file, git %s\n", reps, fs::absolute(dir).c_str(),
+              (long long)per_file, git_revision().c_str());
   std::printf("| case | trajectories | payload MB | HDF5 MB/s | raw fwrite+fsync MB/s | HDF5/raw | file bytes/traj | deflate-%d bytes/traj | deflate-%d MB/s |\n",
               deflate, deflate);
   std::printf("|---|---|---|---|---|---|---|---|---|\n");
@@ -154,12 +172,12 @@ int bench_io(const Args& args) {
     const int64_t ntraj = nb * c.batch;
     std::vector<double> th, tr, tz;
     for (int r = 0; r < reps; ++r) {
-      th.push_back(write_hdf5(c, batches, h5, 0));
+      th.push_back(write_hdf5(c, batches, tmp, per_file, 0));
       tr.push_back(write_raw(bytes, raw));
     }
-    const double size_plain = double(fs::file_size(h5)) / double(ntraj);
-    for (int r = 0; r < reps; ++r) tz.push_back(write_hdf5(c, batches, h5, deflate));
-    const double size_deflate = double(fs::file_size(h5)) / double(ntraj);
+    const double size_plain = h5_bytes() / double(ntraj);
+    for (int r = 0; r < reps; ++r) tz.push_back(write_hdf5(c, batches, tmp, per_file, deflate));
+    const double size_deflate = h5_bytes() / double(ntraj);
     const double mb = double(total) / 1e6;
     const double h = mb / median(th), w = mb / median(tr), z = mb / median(tz);
     std::printf("| %s | %lld | %.1f | %.0f | %.0f | %.2f | %.0f | %.0f | %.0f |\n", c.name, (long long)ntraj, mb, h, w,

@@ -1,9 +1,13 @@
 #include "dagalign/io/hdf5.h"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <mutex>
 
 #include <ATen/ATen.h>
@@ -488,6 +492,81 @@ File File::create(const std::string& path, bool append_only) {
   hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, fcpl.id(), H5P_DEFAULT);
   if (f < 0) h5::fail(path, "", "cannot create file");
   return File(f, path, "/");
+}
+
+namespace {
+PropList core_fapl(const std::string& path) {
+  PropList fapl(H5Pcreate(H5P_FILE_ACCESS), path, "/");
+  if (H5Pset_fapl_core(fapl.id(), 4 << 20, /*backing_store=*/0) < 0) h5::fail(path, "/", "selecting the core driver");
+  return fapl;
+}
+
+// write(2) all of buf to fd, retrying short writes.
+void write_all(int fd, const char* buf, size_t n, const std::string& path) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, buf, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) throw Error(cat("HDF5 file ", path, ": write failed (", std::strerror(errno), ")"));
+    buf += w;
+    n -= size_t(w);
+  }
+}
+}  // namespace
+
+// Default creation properties, hence superblock version 0: HDF5 1.10's H5Fget_file_image clears the
+// status flags of a version 2/3 superblock without recomputing its checksum (the image does not open),
+// so the file-space options that need a newer superblock (File::create's append_only) are not used here.
+// They only mattered for files written in place.
+File File::create_in_memory(const std::string& path) {
+  init();
+  PropList fapl = core_fapl(path);
+  hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.id());
+  if (f < 0) h5::fail(path, "", "cannot create file in memory");
+  return File(f, path, "/");
+}
+
+File File::open_in_memory(const std::string& path) {
+  init();
+  FILE* probe = std::fopen(path.c_str(), "rb");
+  if (!probe) throw Error(cat("HDF5 file ", path, ": cannot open (", std::strerror(errno), ")"));
+  std::fclose(probe);
+  PropList fapl = core_fapl(path);
+  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id());
+  if (f < 0) h5::fail(path, "", "cannot open file into memory (truncated, corrupt or not HDF5?)");
+  return File(f, path, "/");
+}
+
+void File::publish(bool fsync) {
+  flush();
+  ssize_t size = H5Fget_file_image(id_, nullptr, 0);
+  if (size < 0) fail("getting the file image");
+  std::vector<char> image(static_cast<size_t>(size));
+  if (H5Fget_file_image(id_, image.data(), image.size()) != size) fail("copying the file image");
+  if (image.size() > 8 && image[8] >= 2)  // superblock version (see create_in_memory)
+    throw Error(cat("HDF5 file ", file_, ": superblock version ", int(image[8]), " cannot be published (HDF5 1.10's "
+                    "file image of it has a wrong checksum); only files with superblock version 0 or 1 can"));
+  const std::string tmp = file_ + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw Error(cat("HDF5 file ", file_, ": cannot create ", tmp, " (", std::strerror(errno), ")"));
+  try {
+    write_all(fd, image.data(), image.size(), tmp);
+    if (fsync && ::fsync(fd) != 0) throw Error(cat("HDF5 file ", tmp, ": fsync failed (", std::strerror(errno), ")"));
+  } catch (...) {
+    ::close(fd);
+    throw;
+  }
+  if (::close(fd) != 0) throw Error(cat("HDF5 file ", tmp, ": close failed (", std::strerror(errno), ")"));
+  if (std::rename(tmp.c_str(), file_.c_str()) != 0)
+    throw Error(cat("HDF5 file ", file_, ": cannot rename ", tmp, " to it (", std::strerror(errno), ")"));
+  if (fsync) {  // the rename itself: fsync the folder
+    std::string dir = std::filesystem::path(file_).parent_path().string();
+    int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || ::fsync(dfd) != 0) {
+      if (dfd >= 0) ::close(dfd);
+      throw Error(cat("HDF5 file ", file_, ": fsync of its folder failed (", std::strerror(errno), ")"));
+    }
+    ::close(dfd);
+  }
 }
 
 File File::open(const std::string& path, bool writable) {

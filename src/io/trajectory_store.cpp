@@ -1,12 +1,9 @@
 // Trajectory files (schema v1): writer, validating reader, global view over many files.
 #include "dagalign/io/trajectory_store.h"
 
-#include <fcntl.h>
 #include <glob.h>
-#include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -184,10 +181,9 @@ TrajectoryWriter::TrajectoryWriter(const std::string& path, const TrajectoryFile
   if (opt.deflate < 0 || opt.deflate > 9) throw Error(cat("trajectory store: deflate level ", opt.deflate, " not in 0..9"));
   auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
-  // Created under a temporary name and renamed once its attributes are flushed: a SIGKILL between
-  // H5Fcreate and the first H5Fflush leaves an unreadable file, which must never carry the final name.
-  const std::string tmp = path + ".tmp";
-  I.file = h5::File::create(tmp);
+  // Held in memory and published (path.tmp renamed over path) after every append: `path` always holds
+  // the image of the last append() that returned, whenever the process dies (h5::File::publish).
+  I.file = h5::File::create_in_memory(path);
   I.meta.git_revision = git_revision();
   I.meta.schema_version = kTrajectorySchemaVersion;
   auto& f = I.file;
@@ -209,10 +205,7 @@ TrajectoryWriter::TrajectoryWriter(const std::string& path, const TrajectoryFile
   f.set_attr("policy_version_min", int64_t(0));
   f.set_attr("policy_version_max", int64_t(-1));
   f.write_text("config", meta.config);
-  f.flush();
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);  // POSIX: the open file keeps its descriptor
-  if (ec) throw Error(cat("HDF5 file ", path, ": cannot rename ", tmp, " to it: ", ec.message()));
+  f.publish(opt.fsync);
 }
 
 TrajectoryWriter::TrajectoryWriter() : impl_(std::make_unique<Impl>()) {}
@@ -234,7 +227,7 @@ TrajectoryWriter TrajectoryWriter::reopen(const std::string& path, int64_t keep_
   I.path = path;
   I.meta = meta;
   I.opt = opt;
-  I.file = h5::File::open(path, true);
+  I.file = h5::File::open_in_memory(path);
   for (const auto& f : fields())
     if (I.file.exists(f.name)) I.ds.emplace(f.name, I.file.dataset(f.name));
   if (I.file.exists(kPrompts)) I.ds.emplace(kPrompts, I.file.dataset(kPrompts));
@@ -253,7 +246,7 @@ TrajectoryWriter TrajectoryWriter::reopen(const std::string& path, int64_t keep_
   I.file.set_attr("policy_version_min", I.meta.policy_version_min);
   I.file.set_attr("policy_version_max", I.meta.policy_version_max);
   I.file.set_attr("n_trajectories", keep);
-  I.file.flush();
+  I.file.publish(opt.fsync);
   return w;
 }
 
@@ -302,12 +295,7 @@ void TrajectoryWriter::append(const TrajectoryBatch& b) {
   I.file.set_attr("policy_version_min", I.meta.policy_version_min);
   I.file.set_attr("policy_version_max", I.meta.policy_version_max);
   I.file.set_attr("n_trajectories", I.rows);
-  I.file.flush();
-  if (I.opt.fsync) {
-    int* fd = nullptr;
-    if (H5Fget_vfd_handle(I.file.id(), H5P_DEFAULT, reinterpret_cast<void**>(&fd)) < 0 || !fd || ::fsync(*fd) != 0)
-      h5::fail(I.path, "", "fsync failed");
-  }
+  I.file.publish(I.opt.fsync);
 }
 
 int64_t TrajectoryWriter::rows() const { return impl_->rows; }
@@ -316,8 +304,7 @@ const std::string& TrajectoryWriter::path() const { return impl_->path; }
 void TrajectoryWriter::close() {
   auto& I = *impl_;
   if (!I.file.valid()) return;
-  I.ds.clear();
-  I.file.flush();
+  I.ds.clear();  // every change was published by the append (or constructor) that made it
   I.file.close();
 }
 

@@ -123,7 +123,14 @@ class File : public Location {
   // two flushes cannot overwrite data that an earlier flush made durable (H5F_FSPACE_STRATEGY_NONE).
   static File create(const std::string& path, bool append_only = true);
   static File open(const std::string& path, bool writable = false);
-  void flush();  // H5Fflush(H5F_SCOPE_GLOBAL): metadata and raw data handed to the OS
+  // A file held in memory (HDF5 core driver, no backing store) and written to `path` only by publish():
+  // HDF5 rewrites metadata in place, in no guaranteed order, so a file written in place can be left
+  // unreadable by a SIGKILL in the middle of a flush. publish() writes the whole flushed image to
+  // path.tmp and renames it over path, so `path` always holds the image of the last publish() that returned.
+  static File create_in_memory(const std::string& path);
+  static File open_in_memory(const std::string& path);  // reads the file at `path`; publish() replaces it
+  void publish(bool fsync = false);  // flush, write path.tmp (fsync it and the folder if asked), rename
+  void flush();  // H5Fflush(H5F_SCOPE_GLOBAL): metadata and raw data handed to the OS (or to memory)
   void close();  // reports close errors
 };
 

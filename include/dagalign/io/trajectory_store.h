@@ -1,8 +1,9 @@
 #pragma once
 // HDF5 trajectory store (schema v1, docs/hdf5-schema.md): one file per rank per segment,
 // runs/<name>/trajectories/seg-000005.rank-000.h5, holding TrajectoryBatch rows in N-major extendible
-// datasets, flushed after every appended batch so that a SIGKILL leaves a readable file holding every
-// batch whose append() returned. Readers validate schema, presence and shapes, and name the file and the
+// datasets. The writer holds the file in memory and publishes it (path.tmp renamed over path) after every
+// appended batch, so that whenever the process dies the file is readable and holds every batch whose
+// append() returned. Readers validate schema, presence and shapes, and name the file and the
 // dataset in every error. A global view over all ranks and segments: TrajectorySet (a glob of files)
 // and trajectories/index.h5 (a table of files and rows plus one virtual dataset per numeric dataset).
 #include <cstdint>
@@ -40,7 +41,7 @@ struct TrajectoryStoreOptions {
   bool eps = true;           // store batch.eps when defined
   bool cond = true;          // store batch.cond when defined
   bool images = true;        // store batch.images when defined
-  bool fsync = false;        // also fsync after each flush (survives a node crash, not only SIGKILL)
+  bool fsync = false;        // also fsync each published file and its folder (survives a node crash, not only SIGKILL)
   // Chunk = one trajectory (one row) for datasets whose row is at least this many bytes; smaller rows
   // (rewards, seeds, log-probs of small T) are grouped up to this size (at most 1024 rows per chunk).
   // Small: a chunk is allocated whole, so a file of few trajectories costs about one chunk per dataset.
@@ -62,7 +63,7 @@ class TrajectoryWriter {
   TrajectoryWriter(TrajectoryWriter&&) noexcept;
   TrajectoryWriter& operator=(TrajectoryWriter&&) noexcept;
 
-  // Appends the batch's rows, updates n_trajectories and the policy version range, H5Fflush.
+  // Appends the batch's rows, updates n_trajectories and the policy version range, publishes the file.
   void append(const TrajectoryBatch& batch);
   int64_t rows() const;
   const std::string& path() const;

@@ -527,11 +527,23 @@ File File::create_in_memory(const std::string& path) {
 
 File File::open_in_memory(const std::string& path) {
   init();
-  FILE* probe = std::fopen(path.c_str(), "rb");
-  if (!probe) throw Error(cat("HDF5 file ", path, ": cannot open (", std::strerror(errno), ")"));
-  std::fclose(probe);
+  // Read here and handed over as a file image: the core driver would otherwise keep the file open and
+  // locked, and other processes could not read it until the next publish.
+  std::vector<char> bytes;
+  {
+    std::FILE* in = std::fopen(path.c_str(), "rb");
+    if (!in) throw Error(cat("HDF5 file ", path, ": cannot open (", std::strerror(errno), ")"));
+    char buf[1 << 16];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, in)) > 0;) bytes.insert(bytes.end(), buf, buf + n);
+    const bool bad = std::ferror(in);
+    std::fclose(in);
+    if (bad || bytes.empty()) throw Error(cat("HDF5 file ", path, ": cannot read it (", bad ? "read error" : "empty", ")"));
+  }
   PropList fapl = core_fapl(path);
-  hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDWR, fapl.id());
+  if (H5Pset_file_image(fapl.id(), bytes.data(), bytes.size()) < 0) h5::fail(path, "", "passing the file image");
+  // The core driver refuses an image whose name exists on disk: open it under a name that does not.
+  const std::string image_name = path + ".in-memory";
+  hid_t f = H5Fopen(image_name.c_str(), H5F_ACC_RDWR, fapl.id());
   if (f < 0) h5::fail(path, "", "cannot open file into memory (truncated, corrupt or not HDF5?)");
   return File(f, path, "/");
 }

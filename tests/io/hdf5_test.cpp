@@ -146,3 +146,41 @@ TEST(Hdf5, ErrorsNameFileAndObject) {
   // A read-only file refuses writes with the HDF5 stack in the message.
   EXPECT_THROW_MSG(f.write_tensor("c", at::zeros({1})), {good, "object /c", "creating dataset", "H5Dcreate2"});
 }
+
+// An in-memory file reaches the disk only through publish(): until then the path does not exist, after
+// it the path holds exactly the published state (later unpublished changes are not visible), no .tmp is
+// left, and open_in_memory + publish continues a published file.
+TEST(Hdf5, InMemoryFileIsVisibleOnlyAsPublished) {
+  TempDir dir;
+  const std::string path = dir.file("m.h5");
+  auto f = h5::File::create_in_memory(path);
+  auto d = f.create_rows("x", at::kFloat, {2}, h5::RowsLayout{4, 0});
+  d.append_rows(at::ones({3, 2}));
+  EXPECT_FALSE(std::ifstream(path).good());
+  f.publish();
+  d.append_rows(at::full({5, 2}, 2.0));  // not published
+  EXPECT_FALSE(std::ifstream(path + ".tmp").good());
+  {
+    auto r = h5::File::open(path);
+    EXPECT_TRUE(at::equal(r.dataset("x").read(), at::ones({3, 2})));
+  }
+  f.publish(/*fsync=*/true);
+  d = h5::Dataset();
+  f.close();
+  {
+    auto r = h5::File::open(path);
+    EXPECT_EQ(r.dataset("x").rows(), 8);
+  }
+  auto g = h5::File::open_in_memory(path);
+  g.dataset("x").resize_rows(1);
+  g.set_attr("k", int64_t(7));
+  {
+    auto r = h5::File::open(path);  // the disk file is unchanged until publish
+    EXPECT_EQ(r.dataset("x").rows(), 8);
+  }
+  g.publish();
+  g.close();
+  auto r = h5::File::open(path);
+  EXPECT_EQ(r.dataset("x").rows(), 1);
+  EXPECT_EQ(r.attr_int("k"), 7);
+}

@@ -19,9 +19,10 @@ ScheduleConfig read_scheduler_config(const std::string& path) {
   c.steps_offset = config_value<int>(j, "steps_offset", path, 0);  // diffusers' default is 0
   if (j.contains("trained_betas") && !j["trained_betas"].is_null())
     throw ConfigError(cat("scheduler config ", path, ": trained_betas are not supported"));
-  const auto pred = config_value<std::string>(j, "prediction_type", path, "epsilon");
-  if (pred != "epsilon")
-    throw ConfigError(cat("scheduler config ", path, ": prediction_type '", pred, "' is not supported (epsilon only)"));
+  c.prediction_type = config_value<std::string>(j, "prediction_type", path, "epsilon");
+  if (c.prediction_type != "epsilon" && c.prediction_type != "v_prediction")
+    throw ConfigError(cat("scheduler config ", path, ": prediction_type '", c.prediction_type,
+                          "' is not supported (epsilon or v_prediction)"));
   if (config_value<bool>(j, "clip_sample", path, false))  // diffusers' default is true; SD folders say false
     c.clip_sample_range = config_value<double>(j, "clip_sample_range", path, 1.0);
   if (config_value<bool>(j, "set_alpha_to_one", path, false))
@@ -89,7 +90,7 @@ SDPipeline::Output SDPipeline::generate(const std::vector<std::string>& prompts,
   at::Tensor uncond = encode_prompts({""});
   std::vector<at::Generator> gens;
   for (auto s : seeds) gens.push_back(make_generator(s));
-  UNetEpsModel model(unet);
+  UNetEpsModel model(unet, schedule);
   NoiseSchedule sched(schedule);
   Output out;
   out.chain = sample_chain(model, sched, sampler, {unet->config.in_channels, height / f, width / f}, gens, cond,

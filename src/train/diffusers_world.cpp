@@ -109,7 +109,7 @@ class DiffusersWorld : public World {
  public:
   DiffusersWorld(const DiffusersWorldConfig& cfg, const std::string& folder, uint64_t seed)
       : cfg_(cfg), folder_(folder), prompts_(load_prompt_list(cfg.prompts)),
-        reward_(make_reward(cfg.reward, cfg.reward_options)), pipe_(load(folder, cfg.variant)), policy_(pipe_.unet),
+        reward_(make_reward(cfg.reward, cfg.reward_options)), pipe_(load(folder, cfg.variant)), policy_(pipe_.unet, pipe_.schedule),
         seed_(seed) {
     for (auto& p : pipe_.text_encoder->parameters()) p.set_requires_grad(false);
     LoraConfig lc;

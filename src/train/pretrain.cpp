@@ -15,6 +15,7 @@
 #include "dagalign/core/rng.h"
 #include "dagalign/core/runtime.h"
 #include "dagalign/core/timer.h"
+#include "dagalign/diffusion/v_prediction.h"
 #include "dagalign/models/sd_pipeline.h"
 #include "dagalign/shapes/caption_tokenizer.h"
 #include "dagalign/shapes/checker.h"
@@ -74,6 +75,8 @@ Model build_model(const TinyModelConfig& mc, const std::string& tokenizer_dir, u
   m.ema.schedule.beta_start = mc.beta_start;
   m.ema.schedule.beta_end = mc.beta_end;
   m.ema.schedule.steps_offset = 1;
+  m.ema.schedule.clip_sample_range = 1.0;
+  m.ema.schedule.prediction_type = mc.prediction_type;
   return m;
 }
 
@@ -193,6 +196,9 @@ int run_pretrain(const PretrainConfig& cfg, const TinyModelConfig& mc, const std
   const NoiseSchedule schedule(m.ema.schedule);
   const at::Tensor abar = at::tensor(schedule.alphas_cumprod(), at::kDouble).to(at::kFloat);
   const int64_t N = schedule.num_train_timesteps();
+  if (mc.prediction_type != "epsilon" && mc.prediction_type != "v_prediction")
+    throw ConfigError(cat("tiny.prediction_type: '", mc.prediction_type, "' is not epsilon or v_prediction"));
+  const bool v_pred = mc.prediction_type == "v_prediction";
   const shapes::WorldSpec spec{int(mc.image_size)};
   const uint64_t seed = uint64_t(cfg.seed);
 
@@ -216,9 +222,11 @@ int run_pretrain(const PretrainConfig& cfg, const TinyModelConfig& mc, const std
     const at::Tensor t = at::randint(0, N, {cfg.batch}, gen, at::kLong);
     const at::Tensor eps = at::randn(data.images.sizes(), gen, at::kFloat);
     const at::Tensor a = abar.index_select(0, t).view({-1, 1, 1, 1});
-    const at::Tensor xt = a.sqrt() * (data.images * 2 - 1) + (1 - a).sqrt() * eps;
+    const at::Tensor xt = a.sqrt() * (data.images * 2 - 1) + (1 - a).sqrt() * eps;  // x_t = sqrt(abar) x0 + sqrt(1-abar) eps
     const at::Tensor ctx = m.text->encode(m.ema.tokenizer.encode_batch(data.captions));
-    const at::Tensor loss = (m.unet->forward(xt, t, ctx) - eps).pow(2).mean();
+    const at::Tensor x0 = data.images * 2 - 1;
+    const at::Tensor target = v_pred ? v_target(x0, eps, a) : eps;  // diffusion/v_prediction.h
+    const at::Tensor loss = (m.unet->forward(xt, t, ctx) - target).pow(2).mean();
     for (auto& p : params) p.mutable_grad() = at::Tensor();
     loss.backward();
     {

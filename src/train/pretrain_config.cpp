@@ -19,7 +19,9 @@ void TinyModelConfig::add_to(Config& c) {
       .add("tiny.max_length", &max_length, max_length, "tokens per caption incl. start/end (model_max_length)")
       .add("tiny.beta_schedule", &beta_schedule, beta_schedule, "noise schedule: linear or scaled_linear")
       .add("tiny.beta_start", &beta_start, beta_start, "first beta of the schedule")
-      .add("tiny.beta_end", &beta_end, beta_end, "last beta of the schedule");
+      .add("tiny.beta_end", &beta_end, beta_end, "last beta of the schedule")
+      .add("tiny.prediction_type", &prediction_type, prediction_type,
+           "UNet target: epsilon or v_prediction (v = sqrt(abar) eps - sqrt(1-abar) x0)");
 }
 
 nlohmann::json TinyModelConfig::unet_json() const {
@@ -79,7 +81,7 @@ nlohmann::json TinyModelConfig::scheduler_json() const {
           {"clip_sample", true},  // pixel space: x0_hat clamped to the image range [-1, 1] in each DDIM step
           {"clip_sample_range", 1.0},
           {"set_alpha_to_one", false},
-          {"prediction_type", "epsilon"}};
+          {"prediction_type", prediction_type}};
 }
 
 void PretrainConfig::add_to(Config& c) {

@@ -16,6 +16,9 @@ struct ScheduleConfig {
   std::string beta_schedule = "scaled_linear";  // or "linear"
   int steps_offset = 1;
   double clip_sample_range = 0;  // > 0: each DDIM step clamps x0_hat to [-r, r] (diffusers clip_sample)
+  // What the UNet predicts: "epsilon" (SD 1.x) or "v_prediction" (SD 2.x, the tiny model):
+  //   v = sqrt(abar_t) eps - sqrt(1 - abar_t) x0 (UNetEpsModel turns it into eps, diffusion/v_prediction.h).
+  std::string prediction_type = "epsilon";
 };
 
 class NoiseSchedule {

@@ -19,7 +19,8 @@
 namespace dagalign {
 
 // scheduler/scheduler_config.json -> the noise schedule (beta_start, beta_end, beta_schedule,
-// num_train_timesteps, steps_offset; trained_betas and non-epsilon prediction types are rejected).
+// num_train_timesteps, steps_offset, clip_sample, prediction_type epsilon or v_prediction;
+// trained_betas and other prediction types are rejected).
 ScheduleConfig read_scheduler_config(const std::string& path);
 
 struct SDPipeline {

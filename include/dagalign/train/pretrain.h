@@ -30,6 +30,7 @@ struct TinyModelConfig {
   int64_t max_length = 16;            // tokens per caption, with <|startoftext|> and <|endoftext|>
   std::string beta_schedule = "linear";
   double beta_start = 1e-4, beta_end = 0.02;
+  std::string prediction_type = "epsilon";  // or v_prediction (the UNet's training target)
   void add_to(Config& c);
 
   nlohmann::json unet_json() const;

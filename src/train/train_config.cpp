@@ -39,6 +39,10 @@ void TrainerConfig::add_to(Config& c) {
       .add("train.grad_accum", &grad_accum, grad_accum, "micro-batches per optimiser step")
       .add("train.max_grad_norm", &max_grad_norm, max_grad_norm, "gradient-norm clip, policy and flow separately (0: off)")
       .add("train.lr", &adam.lr, adam.lr, "AdamW learning rate")
+      .add("train.flow_lr", &flow_lr, flow_lr,
+           "AdamW learning rate of the DAG flow network (0: train.lr, as DAG's code, whose unused yaml key "
+           "flow_learning_rate names the same idea); a flow that must output log-flows of tens of nats fits "
+           "faster with a larger one")
       .add("train.beta1", &adam.beta1, adam.beta1, "AdamW beta1")
       .add("train.beta2", &adam.beta2, adam.beta2, "AdamW beta2")
       .add("train.adam_eps", &adam.eps, adam.eps, "AdamW epsilon")
@@ -63,6 +67,7 @@ void TrainerConfig::finalize() {
   positive("train.batch_size", batch_size);
   positive("train.grad_accum", grad_accum);
   positive("train.lr", adam.lr);
+  if (!(flow_lr >= 0)) throw ConfigError(cat("train.flow_lr must be >= 0 (0: train.lr), found ", flow_lr));
   positive("run.checkpoint_every", run.checkpoint_every);
   const int per_update = batch_size * grad_accum;
   if (trajectories_per_epoch() % per_update != 0)

@@ -36,7 +36,10 @@ Trainer::Trainer(const TrainerConfig& cfg, World& world, Communicator& comm)
   grads_ = std::make_unique<FlatGrads>(groups);
   grads_->zero();  // bind() keeps gradients left by earlier code (pretraining): training starts from zero
   grads_->broadcast_parameters(comm_);  // every replica starts from rank 0's weights
-  opt_ = std::make_unique<AdamW>(values(trainables_), cfg.adam);
+  // The flow's parameters follow the policy's in trainables_; their lr may differ (train.flow_lr).
+  std::vector<double> lr_scale(policy_params_.size(), 1.0);
+  lr_scale.resize(trainables_.size(), cfg.flow_lr > 0 ? cfg.flow_lr / cfg.adam.lr : 1.0);
+  opt_ = std::make_unique<AdamW>(values(trainables_), cfg.adam, lr_scale);
 }
 
 TrajectoryBatch Trainer::sample_epoch(int epoch) {

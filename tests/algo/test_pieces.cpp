@@ -1,12 +1,22 @@
+#include "dagalign/core/error.h"
 // The objectives' building blocks against brute-force or second implementations.
+#include "dagalign/core/error.h"
 #include <cmath>
+#include "dagalign/core/error.h"
 #include <deque>
+#include "dagalign/core/error.h"
 
+#include "dagalign/core/error.h"
 #include <ATen/ATen.h>
+#include "dagalign/core/error.h"
 #include <gtest/gtest.h>
+#include "dagalign/core/error.h"
 #include <torch/nn/modules/linear.h>
+#include "dagalign/core/error.h"
 #include <torch/optim/adamw.h>
+#include "dagalign/core/error.h"
 
+#include "dagalign/core/error.h"
 #include "dagalign/algo/adamw.h"
 #include "dagalign/algo/dag_kl.h"
 #include "dagalign/algo/stat_tracker.h"
@@ -77,4 +87,33 @@ TEST(AdamW, MatchesLibTorchAdamW) {
   }
   for (size_t i = 0; i < a->parameters().size(); ++i)
     EXPECT_LT((a->parameters()[i] - b->parameters()[i]).abs().max().item<double>(), 1e-6);
+}
+
+// Per-parameter lr scales (train.flow_lr): LibTorch's AdamW with two parameter groups at lr and 3 lr.
+TEST(AdamW, LrScaleMatchesLibTorchParameterGroups) {
+  at::manual_seed(1);
+  torch::nn::Linear a(4, 3), b(4, 3);
+  {
+    at::NoGradGuard ng;
+    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+  }
+  AdamWConfig cfg{1e-2, 0.9, 0.99, 1e-8, 0.05};
+  AdamW ours(a->parameters(), cfg, {1.0, 3.0});  // weight at lr, bias at 3 lr
+  auto opts = [](double lr) { return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(lr).betas({0.9, 0.99}).eps(1e-8).weight_decay(0.05)); };
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  groups.emplace_back(std::vector<at::Tensor>{b->weight}, opts(1e-2));
+  groups.emplace_back(std::vector<at::Tensor>{b->bias}, opts(3e-2));
+  torch::optim::AdamW ref(groups, torch::optim::AdamWOptions(1e-2));
+  for (int step = 0; step < 5; ++step) {
+    auto x = at::randn({8, 4});
+    for (auto* m : {&a, &b}) {
+      for (auto& p : (*m)->parameters()) p.mutable_grad() = at::Tensor();
+      (*m)->forward(x).pow(2).sum().backward();
+    }
+    ours.step();
+    ref.step();
+  }
+  EXPECT_LT((a->weight - b->weight).abs().max().item<double>(), 1e-6);
+  EXPECT_LT((a->bias - b->bias).abs().max().item<double>(), 1e-6);
+  EXPECT_THROW(AdamW(a->parameters(), cfg, {1.0}), dagalign::Error);
 }

@@ -14,7 +14,8 @@ struct AdamWConfig {
 
 class AdamW {
  public:
-  AdamW(std::vector<at::Tensor> params, const AdamWConfig& cfg);
+  // lr_scale: per-parameter factor on lr (decay included), e.g. a faster flow network; empty = all 1.
+  AdamW(std::vector<at::Tensor> params, const AdamWConfig& cfg, std::vector<double> lr_scale = {});
   void step();  // uses each parameter's .grad()
   int64_t steps() const { return step_; }
   std::vector<at::Tensor>& exp_avg() { return m_; }
@@ -24,6 +25,7 @@ class AdamW {
 
  private:
   std::vector<at::Tensor> params_, m_, v_;
+  std::vector<double> lr_scale_;
   AdamWConfig cfg_;
   int64_t step_ = 0;
 };

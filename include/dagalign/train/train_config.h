@@ -38,6 +38,7 @@ struct TrainerConfig {
   int grad_accum = 4;                     // micro-batches per optimiser step
   double max_grad_norm = 1.0;             // clipped separately for the policy and the flow
   AdamWConfig adam;
+  double flow_lr = 0;                     // AdamW lr of the flow network; 0: adam.lr (as DAG's code)
   ObjectiveConfig objective;
   bool per_prompt_stats = true;           // DDPO advantages from per-prompt statistics
   int stat_buffer = 16, stat_min_count = 16;

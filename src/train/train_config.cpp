@@ -43,6 +43,9 @@ void TrainerConfig::add_to(Config& c) {
            "AdamW learning rate of the DAG flow network (0: train.lr, as DAG's code, whose unused yaml key "
            "flow_learning_rate names the same idea); a flow that must output log-flows of tens of nats fits "
            "faster with a larger one")
+      .add("train.flow_warmup_epochs", &flow_warmup_epochs, flow_warmup_epochs,
+           "DAG: epochs at the start that train only the flow network (the policy's lr is 0), so that the "
+           "DB residual is not dominated by an unfitted flow when the policy starts to move (0: none, as DAG)")
       .add("train.beta1", &adam.beta1, adam.beta1, "AdamW beta1")
       .add("train.beta2", &adam.beta2, adam.beta2, "AdamW beta2")
       .add("train.adam_eps", &adam.eps, adam.eps, "AdamW epsilon")
@@ -67,6 +70,8 @@ void TrainerConfig::finalize() {
   positive("train.batch_size", batch_size);
   positive("train.grad_accum", grad_accum);
   positive("train.lr", adam.lr);
+  if (flow_warmup_epochs < 0 || flow_warmup_epochs >= epochs)
+    throw ConfigError(cat("train.flow_warmup_epochs must be in [0, train.epochs), found ", flow_warmup_epochs));
   if (!(flow_lr >= 0)) throw ConfigError(cat("train.flow_lr must be >= 0 (0: train.lr), found ", flow_lr));
   positive("run.checkpoint_every", run.checkpoint_every);
   const int per_update = batch_size * grad_accum;

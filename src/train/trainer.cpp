@@ -163,6 +163,9 @@ EpochStats Trainer::train_on(const TrajectoryBatch& batch, int epoch) {
   auto perms = at::stack(perm_rows);
   PolicyContext ctx{world_.policy(), algo_ == Algorithm::kDdpo ? nullptr : &world_.flow(), schedule_, cfg_.sampler,
                     world_.uncond()};
+  // Flow warm-up (train.flow_warmup_epochs): the policy's parameters (first in the optimiser) keep lr 0.
+  if (algo_ != Algorithm::kDdpo && cfg_.flow_warmup_epochs > 0)
+    for (size_t i = 0; i < policy_params_.size(); ++i) opt_->set_lr_scale(i, epoch < cfg_.flow_warmup_epochs ? 0.0 : 1.0);  // epoch is 0-based
   std::map<std::string, double> sums;
   int64_t micro = 0;
   // With grad_accum > 1 each micro-batch's gradient G_m is summed over its T steps on its own (in the flat

@@ -8,6 +8,7 @@
 
 #include "toy2d_fixture.h"
 
+using dagalign::NamedTensors;
 using dagalign::testing::Toy2dRun;
 
 static std::string read(const std::string& path) {
@@ -28,4 +29,27 @@ TEST(Toy2dDagDb, ConvergesToTargetDistribution) {
               tv_trained);
   EXPECT_GT(tv_base, 0.4);
   EXPECT_LT(tv_trained, 0.15);
+}
+
+// train.flow_warmup_epochs: during the warm-up epochs only the flow moves; afterwards the policy does too.
+TEST(Toy2dDagDb, FlowWarmupEpochsFreezeThePolicy) {
+  Toy2dRun run(read(std::string(DAGALIGN_SOURCE_DIR) + "/configs/toy2d/dagdb.ini"),
+               "[toy2d]\npretrain_steps = 50\n[sample]\nsteps = 5\nbatch_size = 32\nbatches_per_epoch = 1\n"
+               "[train]\nbatch_size = 32\ngrad_accum = 1\nepochs = 3\nflow_warmup_epochs = 2\n");
+  auto snapshot = [](const NamedTensors& ts) {
+    std::vector<at::Tensor> out;
+    for (const auto& [n, t] : ts) out.push_back(t.detach().clone());
+    return out;
+  };
+  auto changed = [](const std::vector<at::Tensor>& a, const NamedTensors& b) {
+    for (size_t i = 0; i < a.size(); ++i)
+      if (!at::equal(a[i], b[i].second)) return true;
+    return false;
+  };
+  const auto policy0 = snapshot(run.world->policy_trainables()), flow0 = snapshot(run.world->flow_trainables());
+  run.train_epochs(2);
+  EXPECT_FALSE(changed(policy0, run.world->policy_trainables()));
+  EXPECT_TRUE(changed(flow0, run.world->flow_trainables()));
+  run.trainer->train_on(run.trainer->sample_epoch(2), 2);
+  EXPECT_TRUE(changed(policy0, run.world->policy_trainables()));
 }

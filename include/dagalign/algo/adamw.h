@@ -22,6 +22,7 @@ class AdamW {
   std::vector<at::Tensor>& exp_avg_sq() { return v_; }
   void set_steps(int64_t k) { step_ = k; }
   void set_lr(double lr) { cfg_.lr = lr; }  // schedules (warm-up)
+  void set_lr_scale(size_t i, double s) { lr_scale_.at(i) = s; }
 
  private:
   std::vector<at::Tensor> params_, m_, v_;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Set up and run the main job: install packages, build, and align the tiny text-to-image model
 # (models/tiny-shapes) with DAG-DB + LoRA against JPEG compressibility (CPU, <= 10 min on 2 cores).
-# Extra arguments override config keys, e.g. --train.epochs 4.
+# Extra arguments override config keys, e.g. --train.epochs 12 (more than train.flow_warmup_epochs = 7).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/install-deps.sh

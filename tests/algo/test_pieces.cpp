@@ -66,16 +66,18 @@ TEST(StatTracker, PerPromptBuffersAndBatchFallback) {
   EXPECT_NEAR(adv[1], (8.0 - 6.0) / (std::sqrt(8.0 / 3) + 1e-6), 1e-12);
 }
 
-TEST(AdamW, MatchesLibTorchAdamW) {
-  at::manual_seed(0);
+namespace {
+// Two identical Linear(4, 3) layers: `a` for our AdamW, `b` for LibTorch's.
+std::pair<torch::nn::Linear, torch::nn::Linear> twin_layers(uint64_t seed) {
+  at::manual_seed(seed);
   torch::nn::Linear a(4, 3), b(4, 3);
-  {
-    at::NoGradGuard ng;
-    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
-  }
-  AdamWConfig cfg{1e-2, 0.9, 0.99, 1e-8, 0.05};
-  AdamW ours(a->parameters(), cfg);
-  torch::optim::AdamW ref(b->parameters(), torch::optim::AdamWOptions(1e-2).betas({0.9, 0.99}).eps(1e-8).weight_decay(0.05));
+  at::NoGradGuard ng;
+  for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
+  return {a, b};
+}
+
+// 5 steps of both optimisers on the same random batches of the loss sum(layer(x)^2).
+void step_both(torch::nn::Linear& a, torch::nn::Linear& b, AdamW& ours, torch::optim::Optimizer& ref) {
   for (int step = 0; step < 5; ++step) {
     auto x = at::randn({8, 4});
     for (auto* m : {&a, &b}) {
@@ -85,34 +87,33 @@ TEST(AdamW, MatchesLibTorchAdamW) {
     ours.step();
     ref.step();
   }
+}
+
+torch::optim::AdamWOptions ref_options(double lr) {
+  return torch::optim::AdamWOptions(lr).betas({0.9, 0.99}).eps(1e-8).weight_decay(0.05);
+}
+}  // namespace
+
+TEST(AdamW, MatchesLibTorchAdamW) {
+  auto [a, b] = twin_layers(0);
+  AdamWConfig cfg{1e-2, 0.9, 0.99, 1e-8, 0.05};
+  AdamW ours(a->parameters(), cfg);
+  torch::optim::AdamW ref(b->parameters(), ref_options(1e-2));
+  step_both(a, b, ours, ref);
   for (size_t i = 0; i < a->parameters().size(); ++i)
     EXPECT_LT((a->parameters()[i] - b->parameters()[i]).abs().max().item<double>(), 1e-6);
 }
 
 // Per-parameter lr scales (train.flow_lr): LibTorch's AdamW with two parameter groups at lr and 3 lr.
 TEST(AdamW, LrScaleMatchesLibTorchParameterGroups) {
-  at::manual_seed(1);
-  torch::nn::Linear a(4, 3), b(4, 3);
-  {
-    at::NoGradGuard ng;
-    for (size_t i = 0; i < a->parameters().size(); ++i) b->parameters()[i].copy_(a->parameters()[i]);
-  }
+  auto [a, b] = twin_layers(1);
   AdamWConfig cfg{1e-2, 0.9, 0.99, 1e-8, 0.05};
   AdamW ours(a->parameters(), cfg, {1.0, 3.0});  // weight at lr, bias at 3 lr
-  auto opts = [](double lr) { return std::make_unique<torch::optim::AdamWOptions>(torch::optim::AdamWOptions(lr).betas({0.9, 0.99}).eps(1e-8).weight_decay(0.05)); };
   std::vector<torch::optim::OptimizerParamGroup> groups;
-  groups.emplace_back(std::vector<at::Tensor>{b->weight}, opts(1e-2));
-  groups.emplace_back(std::vector<at::Tensor>{b->bias}, opts(3e-2));
-  torch::optim::AdamW ref(groups, torch::optim::AdamWOptions(1e-2));
-  for (int step = 0; step < 5; ++step) {
-    auto x = at::randn({8, 4});
-    for (auto* m : {&a, &b}) {
-      for (auto& p : (*m)->parameters()) p.mutable_grad() = at::Tensor();
-      (*m)->forward(x).pow(2).sum().backward();
-    }
-    ours.step();
-    ref.step();
-  }
+  groups.emplace_back(std::vector<at::Tensor>{b->weight}, std::make_unique<torch::optim::AdamWOptions>(ref_options(1e-2)));
+  groups.emplace_back(std::vector<at::Tensor>{b->bias}, std::make_unique<torch::optim::AdamWOptions>(ref_options(3e-2)));
+  torch::optim::AdamW ref(groups, ref_options(1e-2));
+  step_both(a, b, ours, ref);
   EXPECT_LT((a->weight - b->weight).abs().max().item<double>(), 1e-6);
   EXPECT_LT((a->bias - b->bias).abs().max().item<double>(), 1e-6);
   EXPECT_THROW(AdamW(a->parameters(), cfg, {1.0}), dagalign::Error);

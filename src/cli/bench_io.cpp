@@ -11,7 +11,6 @@
 // (latents in their stored dtype, timesteps, log P_F, log P_B, rewards, seeds, policy versions, prompt
 // ids); the file size also counts HDF5 metadata and chunk padding. Data: Gaussian latents (as real
 // latents, which compress poorly).
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +26,7 @@
 #include "dagalign/core/rng.h"
 #include "dagalign/core/runtime.h"
 #include "dagalign/core/timer.h"
+#include "dagalign/io/fsync.h"
 #include "dagalign/io/trajectory_store.h"
 
 namespace dagalign::cli {
@@ -71,13 +71,6 @@ int64_t bytes_of(const std::vector<at::Tensor>& ts) {
   return n;
 }
 
-void fsync_file(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY);
-  DAG_CHECK(fd >= 0, "bench io: cannot open ", path, " for fsync");
-  DAG_CHECK(::fsync(fd) == 0, "bench io: fsync of ", path, " failed");
-  ::close(fd);
-}
-
 // Writes dir/t-<k>.h5 files of batches_per_file batches each; returns the seconds taken.
 double write_hdf5(const Case& c, const std::vector<TrajectoryBatch>& batches, const fs::path& dir,
                   int64_t batches_per_file, int deflate) {
@@ -96,7 +89,7 @@ double write_hdf5(const Case& c, const std::vector<TrajectoryBatch>& batches, co
       for (size_t i = first; i < std::min(batches.size(), first + size_t(batches_per_file)); ++i) w.append(batches[i]);
       w.close();
     }
-    fsync_file(path);
+    fsync_path(path, false);
   }
   return sw.seconds();
 }
@@ -113,7 +106,7 @@ double write_raw(const std::vector<std::vector<at::Tensor>>& batches, const std:
     std::fflush(f);
   }
   DAG_CHECK(std::fclose(f) == 0, "bench io: close of ", path, " failed");
-  fsync_file(path);
+  fsync_path(path, false);
   return sw.seconds();
 }
 

@@ -1,12 +1,7 @@
 // HDF5 checkpoints: atomic write (tmp, flush, fsync, rename, fsync dir), validating read, latest valid.
 #include "dagalign/io/checkpoint.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <regex>
@@ -17,6 +12,7 @@
 #include "dagalign/core/error.h"
 #include "dagalign/core/log.h"
 #include "dagalign/core/runtime.h"
+#include "dagalign/io/fsync.h"
 #include "dagalign/io/hdf5.h"
 
 namespace dagalign {
@@ -32,15 +28,6 @@ const typename M::mapped_type& find_or_throw(const M& m, const std::string& name
   if (it == m.end())
     throw Error(cat("checkpoint", (source.empty() ? "" : " " + source), ": missing ", what, " '", name, "'"));
   return it->second;
-}
-
-void fsync_path(const std::string& p, bool dir) {
-  int fd = ::open(p.c_str(), dir ? (O_RDONLY | O_DIRECTORY) : O_RDONLY);
-  if (fd < 0) throw Error(cat("checkpoint ", p, ": cannot open for fsync (", std::strerror(errno), ")"));
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) throw Error(cat("checkpoint ", p, ": fsync failed (", std::strerror(err), ")"));
 }
 
 std::string utc_now() {

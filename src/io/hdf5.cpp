@@ -1,5 +1,7 @@
 #include "dagalign/io/hdf5.h"
 
+#include "dagalign/io/fsync.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -570,15 +572,7 @@ void File::publish(bool fsync) {
   if (::close(fd) != 0) throw Error(cat("HDF5 file ", tmp, ": close failed (", std::strerror(errno), ")"));
   if (std::rename(tmp.c_str(), file_.c_str()) != 0)
     throw Error(cat("HDF5 file ", file_, ": cannot rename ", tmp, " to it (", std::strerror(errno), ")"));
-  if (fsync) {  // the rename itself: fsync the folder
-    std::string dir = std::filesystem::path(file_).parent_path().string();
-    int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || ::fsync(dfd) != 0) {
-      if (dfd >= 0) ::close(dfd);
-      throw Error(cat("HDF5 file ", file_, ": fsync of its folder failed (", std::strerror(errno), ")"));
-    }
-    ::close(dfd);
-  }
+  if (fsync) fsync_parent_folder(file_);  // the rename itself
 }
 
 File File::open(const std::string& path, bool writable) {

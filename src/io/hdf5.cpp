@@ -1,7 +1,5 @@
 #include "dagalign/io/hdf5.h"
 
-#include "dagalign/io/fsync.h"
-
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -9,12 +7,12 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <mutex>
 
 #include <ATen/ATen.h>
 
 #include "dagalign/core/error.h"
+#include "dagalign/io/fsync.h"
 
 namespace dagalign::h5 {
 namespace {

@@ -21,3 +21,6 @@ set_tests_properties(io.tools.inspect PROPERTIES FIXTURES_REQUIRED io_tools_run 
 add_test(NAME io.tools.kill_store COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/tools/kill_test.py
          $<TARGET_FILE:io_kill_writer> ${CMAKE_CURRENT_BINARY_DIR}/io-kill-test 20)
 set_tests_properties(io.tools.kill_store PROPERTIES LABELS unit TIMEOUT 120)
+# tools/h5/fl_correlation.py on a synthetic run with a known answer (tests/tools/check_fl_correlation.py).
+add_test(NAME io.tools.fl_correlation COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/tools/check_fl_correlation.py)
+set_tests_properties(io.tools.fl_correlation PROPERTIES LABELS unit TIMEOUT 120)

@@ -9,5 +9,6 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"
 # One LibTorch/OpenMP thread per test process and no spinning: ctest runs two processes at once.
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
+source tools/cpu-env.sh  # OpenBLAS kernels for this CPU, malloc thresholds
 cd build
 ctest --output-on-failure -j"$(nproc)" "$@"

@@ -37,6 +37,8 @@ void DiffusersWorldConfig::add_to(Config& c) {
       .add("flow.block_types", &flow_block_types, flow_block_types,
            "flow network: unet (the policy UNet's down_block_types), dag (cross-attention on all blocks but the "
            "last), or a comma list of CrossAttnDownBlock2D / DownBlock2D")
+      .add("flow.state_input", &flow_state_input, flow_state_input,
+           "flow network: reads the state x_t (true, as DAG) or only the timestep and prompt (false)")
       .add("reward.name", &reward, reward, "diffusers folder: reward (jpeg_compressibility, jpeg_incompressibility, "
                                            "prompt_alignment, aesthetic, external)");
   reward_options.add_to(c);
@@ -192,7 +194,7 @@ class DiffusersWorld : public World {
   // fit the model). Its initialisation has its own seed stream, so when it is built does not matter.
   ConditionalFlowModel& flow_model() {
     if (!flow_) {
-      flow_ = std::make_unique<ConditionalFlowModel>(make_flow(cfg_, pipe_, seed_));
+      flow_ = std::make_unique<ConditionalFlowModel>(make_flow(cfg_, pipe_, seed_), cfg_.flow_state_input);
       int64_t n = 0;
       for (const auto& p : flow_->net()->parameters()) n += p.numel();
       log::info(cat("diffusers world: flow ", cfg_.flow_channels, " (", cfg_.flow_block_types, " blocks), ", n,

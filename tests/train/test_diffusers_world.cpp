@@ -103,6 +103,29 @@ TEST(DiffusersWorld, ShapeScheduleAndTrainables) {
   EXPECT_TRUE(at::allclose(img[0][2][0], at::tensor({0.0f, 0.0f, 0.5f, 0.75f, 1.0f})));
 }
 
+// flow.state_input = false: log F~ reads the timestep and the prompt only (the same value for any state),
+// from the same initial weights as the state-reading flow (whose value does change with the state).
+TEST(DiffusersWorld, FlowWithoutStateInputReadsOnlyTimestepAndPrompt) {
+  at::set_num_threads(1);
+  RandomPixelFolder folder("flowstate");
+  auto cfg = small_config();
+  auto with_state = make_diffusers_world(cfg, folder.dir(), 0);
+  cfg.flow_state_input = false;
+  auto without = make_diffusers_world(cfg, folder.dir(), 0);
+  auto pb = with_state->prompts({1, 1, 2});
+  auto x1 = at::randn({3, 3, 16, 16}, make_generator(3)), x2 = at::randn({3, 3, 16, 16}, make_generator(4));
+  auto t = at::tensor({500, 500, 500}, at::kLong), t2 = at::tensor({100, 500, 500}, at::kLong);
+  at::NoGradGuard no_grad;
+  auto a = without->flow().log_flow(x1, t, pb.cond), b = without->flow().log_flow(x2, t, pb.cond);
+  EXPECT_TRUE(at::equal(a, b)) << a << b;
+  EXPECT_EQ(a[0].item<float>(), a[1].item<float>());  // same prompt, same timestep
+  EXPECT_NE(a[0].item<float>(), a[2].item<float>());  // another prompt
+  EXPECT_NE(a[0].item<float>(), without->flow().log_flow(x1, t2, pb.cond)[0].item<float>());  // another timestep
+  // the same weights read the state: zeros in, the state-free value out; a state in, another value out
+  EXPECT_TRUE(at::equal(with_state->flow().log_flow(at::zeros_like(x1), t, pb.cond), a));
+  EXPECT_FALSE(at::allclose(with_state->flow().log_flow(x1, t, pb.cond), with_state->flow().log_flow(x2, t, pb.cond)));
+}
+
 TEST(DiffusersWorld, PromptsBySeedAndTheirEmbeddings) {
   at::set_num_threads(1);
   RandomPixelFolder folder("prompts");

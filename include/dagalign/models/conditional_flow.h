@@ -67,15 +67,17 @@ TORCH_MODULE(ConditionalFlow);
 // The FlowModel the objectives drive: log_flow = ConditionalFlow(x, t, cond); every parameter trainable.
 class ConditionalFlowModel : public FlowModel {
  public:
-  explicit ConditionalFlowModel(ConditionalFlow net) : net_(std::move(net)) {}
+  explicit ConditionalFlowModel(ConditionalFlow net, bool state_input = true)
+      : net_(std::move(net)), state_input_(state_input) {}
   at::Tensor log_flow(const at::Tensor& x, const at::Tensor& t, const at::Tensor& cond) override {
-    return net_->forward(x, t, cond);
+    return net_->forward(state_input_ ? x : at::zeros_like(x), t, cond);
   }
   std::vector<at::Tensor> trainable_parameters() override { return net_->parameters(); }
   ConditionalFlow& net() { return net_; }
 
  private:
   ConditionalFlow net_;
+  bool state_input_;
 };
 
 }  // namespace dagalign

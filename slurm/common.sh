@@ -37,6 +37,7 @@ dagalign_setup() {
   # Each rank writes its own files, so locking buys nothing here.
   export HDF5_USE_FILE_LOCKING=FALSE
   # OpenBLAS kernels for the node's CPU, malloc thresholds, passive OpenMP threads (unless already set).
+  # shellcheck source=tools/cpu-env.sh
   source "$(dirname "${BASH_SOURCE[0]}")/../tools/cpu-env.sh"
   # One LibTorch/OpenMP thread per allocated CPU of the task.
   export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}

@@ -1,7 +1,10 @@
-# Sourced (not run) by tools/main-job.sh, tools/test.sh and slurm/common.sh: CPU settings that LibTorch
-# reads when it loads, so they must be in the environment before dagalign starts. A variable that is
-# already set is left alone. docs/benchmarks.md "Tiny model: CPU environment" has the measurements
-# (1.5x on the main job's epochs; reference/environment.md §1c-d for the causes).
+# Sourced (not run) by tools/main-job.sh and slurm/common.sh: CPU settings that LibTorch reads when it
+# loads, so they must be in the environment before dagalign starts. A variable that is already set is left
+# alone. docs/benchmarks.md "Tiny model: CPU environment" has the measurements (1.57x on the main job's
+# epochs; reference/environment.md §1c-d for the causes).
+# The price: the AVX-512/AVX2 sgemm kernels round differently for different matrix shapes, so 2 ranks and
+# 1 rank x grad_accum 2 agree to ~1e-6 in the first steps instead of bitwise (tools/test.sh, whose
+# tests/mpi checks the bitwise equality, does not source this file).
 #
 # - OPENBLAS_CORETYPE: OpenBLAS 0.3.21 does not know this CPU family and falls back to its oldest (SSE3,
 #   "Prescott") sgemm kernels; the LoRA, attention and conv-backward products run 2-4x slower. Name the

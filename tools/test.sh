@@ -10,6 +10,6 @@ cmake --build build -j"$(nproc)"
 # One LibTorch/OpenMP thread per test process and no spinning: ctest runs two processes at once.
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE
 # Not tools/cpu-env.sh: the AVX-512 OpenBLAS kernels round differently for different matrix shapes, and
-# tests/mpi checks that 2 ranks and 1 rank x grad_accum 2 give bitwise-equal parameters.
+# tests/mpi and tests/slurm check bitwise equality across rank counts and requeues against plain runs.
 cd build
 ctest --output-on-failure -j"$(nproc)" "$@"

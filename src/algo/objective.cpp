@@ -35,7 +35,10 @@ void ObjectiveConfig::add_to(Config& c) {
       .add("train.clip_range", &clip_range, clip_range, "PPO ratio clip range (DAG-KL, DDPO)")
       .add("train.adv_clip_max", &adv_clip_max, adv_clip_max, "advantage clip (DAG-KL, DDPO)")
       .add("train.fl_cache", &fl_cache, fl_cache,
-           "forward-looking reward once per state per update (true) or twice per transition as the official code (false)");
+           "forward-looking reward once per state per update (true) or twice per transition as the official code (false)")
+      .add("train.fl_steps", &fl_steps, fl_steps,
+           "forward-looking estimate: 1 = the official one-step x0hat; k > 1 = k-1 deterministic DDIM steps "
+           "towards x_0 first (k model evaluations per state)");
 }
 
 double ObjectiveConfig::beta(int epoch, int epochs) const {
@@ -79,10 +82,22 @@ PolicyEval evaluate_policy(PolicyContext& ctx, const Transitions& tr) {
 
 at::Tensor forward_looking_reward(EpsModel& model, const NoiseSchedule& schedule, const at::Tensor& x,
                                   const at::Tensor& t, const at::Tensor& cond, const at::Tensor& rows,
-                                  const RewardOfX0& reward) {
+                                  const RewardOfX0& reward, int steps) {
+  DAG_CHECK(steps >= 1, "train.fl_steps must be >= 1, found ", steps);
   at::NoGradGuard no_grad;
-  auto eps = model.eps(x, t, cond);  // conditional branch only, as the official code
-  auto x0 = predict_x0(schedule, x, eps, t);
+  auto x_tau = x;
+  auto tau = t;
+  for (int i = 1; i < steps; ++i) {
+    auto eps = model.eps(x_tau, tau, cond);  // conditional branch only, as the official code
+    auto x0 = predict_x0(schedule, x_tau, eps, tau);
+    const double r = schedule.clip_sample_range();
+    if (r > 0) x0 = x0.clamp(-r, r);
+    auto next = t - at::div(t * i, steps, "floor");  // tau_i = t - floor(i t / k)
+    auto a = abar_at(schedule, next, x_tau);
+    x_tau = a.sqrt() * x0 + (1 - a).sqrt() * eps;  // DDIM, eta 0
+    tau = next;
+  }
+  auto x0 = predict_x0(schedule, x_tau, model.eps(x_tau, tau, cond), tau);
   return reward(x0, rows).to(x.scalar_type());
 }
 

@@ -73,6 +73,7 @@ void TrainerConfig::finalize() {
   if (flow_warmup_epochs < 0 || flow_warmup_epochs >= epochs)
     throw ConfigError(cat("train.flow_warmup_epochs must be in [0, train.epochs), found ", flow_warmup_epochs));
   if (!(flow_lr >= 0)) throw ConfigError(cat("train.flow_lr must be >= 0 (0: train.lr), found ", flow_lr));
+  if (objective.fl_steps < 1) throw ConfigError(cat("train.fl_steps must be >= 1, found ", objective.fl_steps));
   positive("run.checkpoint_every", run.checkpoint_every);
   const int per_update = batch_size * grad_accum;
   if (trajectories_per_epoch() % per_update != 0)

@@ -121,7 +121,7 @@ at::Tensor Trainer::fl_rewards(const TrajectoryBatch& batch, int64_t begin, int6
     const int64_t j = std::min(n * T, i + chunk);
     auto c = cond.defined() ? cond.slice(0, i, j) : at::Tensor();
     out.slice(0, i, j).copy_(forward_looking_reward(world_.policy(), schedule_, x.slice(0, i, j), t.slice(0, i, j), c,
-                                                    rows.slice(0, i, j), reward_of_x0(batch)));
+                                                    rows.slice(0, i, j), reward_of_x0(batch), cfg_.objective.fl_steps));
   }
   return fl;
 }
@@ -140,8 +140,9 @@ RewardOfX0 Trainer::reward_of_x0(const TrajectoryBatch& batch) {
 // The official form: r(x0hat) of both states of every transition, evaluated per transition.
 void Trainer::fill_fl_naive(Transitions& tr, const TrajectoryBatch& batch, const at::Tensor& traj) {
   auto f = reward_of_x0(batch);
-  tr.fl_t = forward_looking_reward(world_.policy(), schedule_, tr.x_t, tr.t, tr.cond, traj, f);
-  auto next = forward_looking_reward(world_.policy(), schedule_, tr.x_prev, at::clamp_min(tr.t_prev, 0), tr.cond, traj, f);
+  const int k = cfg_.objective.fl_steps;
+  tr.fl_t = forward_looking_reward(world_.policy(), schedule_, tr.x_t, tr.t, tr.cond, traj, f, k);
+  auto next = forward_looking_reward(world_.policy(), schedule_, tr.x_prev, at::clamp_min(tr.t_prev, 0), tr.cond, traj, f, k);
   tr.fl_prev = at::where(tr.is_last, batch.rewards.index_select(0, traj).to(next.scalar_type()), next);
 }
 

@@ -1,25 +1,16 @@
-#include "dagalign/core/error.h"
 // The objectives' building blocks against brute-force or second implementations.
-#include "dagalign/core/error.h"
 #include <cmath>
-#include "dagalign/core/error.h"
 #include <deque>
-#include "dagalign/core/error.h"
 
-#include "dagalign/core/error.h"
 #include <ATen/ATen.h>
-#include "dagalign/core/error.h"
 #include <gtest/gtest.h>
-#include "dagalign/core/error.h"
 #include <torch/nn/modules/linear.h>
-#include "dagalign/core/error.h"
 #include <torch/optim/adamw.h>
-#include "dagalign/core/error.h"
 
-#include "dagalign/core/error.h"
 #include "dagalign/algo/adamw.h"
 #include "dagalign/algo/dag_kl.h"
 #include "dagalign/algo/stat_tracker.h"
+#include "dagalign/core/error.h"
 
 using namespace dagalign;
 

@@ -29,6 +29,7 @@ struct ObjectiveConfig {
   double clip_range = 1e-4;         // PPO ratio clip (DAG-KL, DDPO)
   double adv_clip_max = 5.0;        // advantage clip (DAG-KL, DDPO)
   bool fl_cache = true;             // forward-looking term once per state per update (false: 2 per transition)
+  int fl_steps = 1;                 // model evaluations per forward-looking estimate (1: the official x0hat)
   void add_to(Config& c);
   double beta(int epoch, int epochs) const;  // annealed beta for this epoch (0-based)
 };
@@ -73,11 +74,16 @@ struct LossTerms {
   std::map<std::string, double> stats;       // per-micro-batch means of the terms
 };
 
-// Forward-looking reward of states (no gradient): r(decode(x0hat(x, t))) with the conditional branch only
-//   x0hat = (x - sqrt(1 - abar_t) eps_theta(x, t, c)) / sqrt(abar_t)
+// Forward-looking reward of states (no gradient): r(decode(x0hat)) with the conditional branch only.
+// steps = 1 is the official one-step prediction
+//   x0hat = (x - sqrt(1 - abar_t) eps_theta(x, t, c)) / sqrt(abar_t).
+// steps = k > 1 first runs k - 1 deterministic DDIM steps (eta 0) over tau_i = t - floor(i t / k), i < k,
+//   x_tau' = sqrt(abar_tau') x0hat_tau + sqrt(1 - abar_tau') eps_theta(x_tau, tau, c)
+// (x0hat_tau clamped as in sampling), and returns r of x0hat at tau_{k-1}: a sharper estimate of the final
+// image from noisy states, for k model evaluations instead of 1.
 using RewardOfX0 = std::function<at::Tensor(const at::Tensor& x0, const at::Tensor& rows)>;  // rows: trajectory ids
 at::Tensor forward_looking_reward(EpsModel& model, const NoiseSchedule& schedule, const at::Tensor& x,
                                   const at::Tensor& t, const at::Tensor& cond, const at::Tensor& rows,
-                                  const RewardOfX0& reward);
+                                  const RewardOfX0& reward, int steps = 1);
 
 }  // namespace dagalign

@@ -89,9 +89,7 @@ at::Tensor forward_looking_reward(EpsModel& model, const NoiseSchedule& schedule
   auto tau = t;
   for (int i = 1; i < steps; ++i) {
     auto eps = model.eps(x_tau, tau, cond);  // conditional branch only, as the official code
-    auto x0 = predict_x0(schedule, x_tau, eps, tau);
-    const double r = schedule.clip_sample_range();
-    if (r > 0) x0 = x0.clamp(-r, r);
+    auto x0 = clip_x0(schedule, predict_x0(schedule, x_tau, eps, tau));
     auto next = t - at::div(t * i, steps, "floor");  // tau_i = t - floor(i t / k)
     auto a = abar_at(schedule, next, x_tau);
     x_tau = a.sqrt() * x0 + (1 - a).sqrt() * eps;  // DDIM, eta 0

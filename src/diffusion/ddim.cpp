@@ -28,6 +28,11 @@ at::Tensor predict_x0(const NoiseSchedule& s, const at::Tensor& x_t, const at::T
   return (x_t - (1 - a).sqrt() * eps) / a.sqrt();
 }
 
+at::Tensor clip_x0(const NoiseSchedule& s, const at::Tensor& x0) {
+  const double r = s.clip_sample_range();
+  return r > 0 ? x0.clamp(-r, r) : x0;
+}
+
 at::Tensor guide(const at::Tensor& eps_uncond, const at::Tensor& eps_cond, double w) {
   return eps_uncond + w * (eps_cond - eps_uncond);
 }
@@ -45,8 +50,7 @@ DdimStep ddim_step(const NoiseSchedule& s, const at::Tensor& x_t, const at::Tens
   DAG_CHECK(eta > 0, "ddim_step: eta must be > 0 for a log-probability, found ", eta);
   auto a_t = abar_at(s, t, x_t);
   auto a_p = abar_at(s, t_prev, x_t);
-  auto x0 = (x_t - (1 - a_t).sqrt() * eps) / a_t.sqrt();
-  if (s.clip_sample_range() > 0) x0 = x0.clamp(-s.clip_sample_range(), s.clip_sample_range());
+  auto x0 = clip_x0(s, (x_t - (1 - a_t).sqrt() * eps) / a_t.sqrt());
   auto var = (eta * eta) * (1 - a_p) / (1 - a_t) * (1 - a_t / a_p);
   auto std = var.sqrt();
   auto mean = a_p.sqrt() * x0 + (1 - a_p - var).sqrt() * eps;

@@ -4,6 +4,7 @@
 // the one-step prediction is x0hat = x sqrt(abar_t) s^2 / (abar_t s^2 + 1 - abar_t), and the deterministic
 // DDIM chain (the probability-flow ODE) maps x_t to x_0 = x s / sqrt(abar_t s^2 + 1 - abar_t), which the
 // k-step estimate (train.fl_steps) approaches as k grows.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <vector>
@@ -39,13 +40,16 @@ at::Tensor estimate(GaussianEps& m, const NoiseSchedule& s, const at::Tensor& x,
   return forward_looking_reward(m, s, x, t, {}, at::arange(x.size(0), at::kLong), identity, k);
 }
 
-// Scalar second implementation of the k-step recursion (tau_i = t - floor(i t / k)).
-double k_step_reference(const NoiseSchedule& s, double x, int64_t t, int k) {
+// Scalar second implementation of the k-step recursion (tau_i = t - floor(i t / k)), intermediate x0
+// predictions clamped to [-clip, clip] when clip > 0.
+double k_step_reference(const NoiseSchedule& s, double x, int64_t t, int k, double clip = 0) {
   auto abar = [&](int64_t tau) { return abar_at(s, at::tensor({tau}), at::zeros({1}, at::kDouble)).item<double>(); };
   auto eps = [&](double v, int64_t tau) { return std::sqrt(1 - abar(tau)) * v / (abar(tau) * kS * kS + 1 - abar(tau)); };
   int64_t tau = t;
   for (int i = 1; i < k; ++i) {
-    const double e = eps(x, tau), x0 = (x - std::sqrt(1 - abar(tau)) * e) / std::sqrt(abar(tau));
+    const double e = eps(x, tau);
+    double x0 = (x - std::sqrt(1 - abar(tau)) * e) / std::sqrt(abar(tau));
+    if (clip > 0) x0 = std::min(clip, std::max(-clip, x0));
     const int64_t next = t - (i * t) / k;
     x = std::sqrt(abar(next)) * x0 + std::sqrt(1 - abar(next)) * e;
     tau = next;
@@ -78,6 +82,20 @@ TEST(ForwardLooking, KStepsFollowTheDeterministicDdimChain) {
     for (int i = 0; i < 3; ++i)
       EXPECT_NEAR(got[i].item<double>(), k_step_reference(s, x[i][0].item<double>(), ts[i], k), 1e-12) << "k " << k;
   }
+}
+
+// With clip_sample the intermediate x0 predictions are clamped as in sampling (here x = 2 at t = 2 is).
+TEST(ForwardLooking, KStepsClampTheIntermediateX0AsSamplingDoes) {
+  ScheduleConfig cfg;
+  cfg.clip_sample_range = 0.5;
+  NoiseSchedule s(cfg);
+  auto x = at::tensor({-1.3, 0.4, 2.0}, at::kDouble).view({3, 1});
+  const std::vector<int64_t> ts{901, 501, 2};
+  GaussianEps m(s);
+  auto got = estimate(m, s, x, at::tensor(ts), 3);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_NEAR(got[i].item<double>(), k_step_reference(s, x[i][0].item<double>(), ts[i], 3, 0.5), 1e-12);
+  EXPECT_GT(std::abs(got[2].item<double>() - k_step_reference(s, 2.0, 2, 3)), 1e-3);  // the clamp acted
 }
 
 TEST(ForwardLooking, ManyStepsReachTheProbabilityFlowEndpoint) {

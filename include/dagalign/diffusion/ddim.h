@@ -17,6 +17,9 @@ at::Tensor abar_at(const NoiseSchedule& s, const at::Tensor& t, const at::Tensor
 // x0_hat = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t)
 at::Tensor predict_x0(const NoiseSchedule& s, const at::Tensor& x_t, const at::Tensor& eps, const at::Tensor& t);
 
+// x0_hat clamped to [-r, r] when the schedule has clip_sample_range r > 0, as every DDIM step does
+at::Tensor clip_x0(const NoiseSchedule& s, const at::Tensor& x0);
+
 // eps_cfg = eps_u + w (eps_c - eps_u)
 at::Tensor guide(const at::Tensor& eps_uncond, const at::Tensor& eps_cond, double w);
 

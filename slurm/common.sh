@@ -36,7 +36,10 @@ dagalign_setup() {
   # HDF5 >= 1.10 locks files with flock(); Lustre and NFS refuse it (errno 37/524) and every open fails.
   # Each rank writes its own files, so locking buys nothing here.
   export HDF5_USE_FILE_LOCKING=FALSE
-  # One LibTorch/OpenMP thread per allocated CPU of the task.
+  # The CPU's widest OpenBLAS kernels, malloc thresholds, passive OpenMP (tools/cpu-env.sh; results do not
+  # depend on the kernels' rounding), and one LibTorch/OpenMP thread per allocated CPU of the task.
+  # shellcheck source=tools/cpu-env.sh
+  source "$DAGALIGN_ROOT/tools/cpu-env.sh"
   export OMP_NUM_THREADS=${SLURM_CPUS_PER_TASK:-1}
   # NCCL's proxy thread used to swallow SIGUSR1 (NVIDIA/nccl#704): USR2 is the default preemption signal.
   unset NCCL_PROXY_DUMP_SIGNAL

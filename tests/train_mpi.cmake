@@ -1,18 +1,24 @@
-# Data-parallel equivalence (label mpi): 2 ranks vs 1 rank with the same global batch, DAG-DB and DDPO, on the
-# 2-D world and on the tiny text-to-image model (tests/train_mpi/equivalence.sh).
+# Data-parallel equivalence (labels mpi, rounding): 2 ranks vs 1 rank doing both ranks' work, DAG-DB and DDPO,
+# on the 2-D world and on the tiny text-to-image model, compared bitwise (tests/train_mpi/equivalence.sh);
+# kill-and-resume on the tiny text-to-image model, 1 and 2 ranks (tests/train_mpi/kill_resume.py).
 add_executable(compare_params ${CMAKE_CURRENT_SOURCE_DIR}/train_mpi/compare_params.cpp)
 target_link_libraries(compare_params PRIVATE dagalign_weights)
-foreach(world toy2d tiny-shapes)
-  foreach(algo dagdb ddpo)
-    if(world STREQUAL "toy2d")
-      set(name mpi.equivalence_${algo})
-    else()
-      set(name mpi.equivalence_${world}_${algo})
-    endif()
-    add_test(NAME ${name}
-             COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/train_mpi/equivalence.sh $<TARGET_FILE:dagalign>
-                     $<TARGET_FILE:compare_params> ${MPIEXEC_EXECUTABLE} ${algo}
-                     ${CMAKE_CURRENT_BINARY_DIR}/equivalence_${world}_${algo} ${world})
-    set_tests_properties(${name} PROPERTIES LABELS mpi TIMEOUT 300 ENVIRONMENT "${DAGALIGN_MPI_ENV}")
-  endforeach()
+function(equivalence_test name world algo accum)
+  add_test(NAME ${name}
+           COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/train_mpi/equivalence.sh $<TARGET_FILE:dagalign>
+                   $<TARGET_FILE:compare_params> ${MPIEXEC_EXECUTABLE} ${algo}
+                   ${CMAKE_CURRENT_BINARY_DIR}/${name} ${world} ${accum})
+  set_tests_properties(${name} PROPERTIES LABELS "mpi;rounding" TIMEOUT 300 ENVIRONMENT "${DAGALIGN_MPI_ENV}")
+endfunction()
+foreach(algo dagdb ddpo)
+  equivalence_test(mpi.equivalence_${algo} toy2d ${algo} 1)
+  equivalence_test(mpi.equivalence_tiny-shapes_${algo} tiny-shapes ${algo} 1)
+endforeach()
+equivalence_test(mpi.equivalence_dagdb_accum3 toy2d dagdb 3)
+foreach(ranks 1 2)
+  set(name mpi.kill_resume_tiny-shapes_${ranks}rank)
+  add_test(NAME ${name}
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/train_mpi/kill_resume.py $<TARGET_FILE:dagalign>
+                   $<TARGET_FILE:compare_params> ${MPIEXEC_EXECUTABLE} ${CMAKE_CURRENT_BINARY_DIR}/${name} ${ranks} ${ranks} 4)
+  set_tests_properties(${name} PROPERTIES LABELS "mpi;rounding" TIMEOUT 600 ENVIRONMENT "${DAGALIGN_MPI_ENV}")
 endforeach()

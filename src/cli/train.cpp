@@ -28,8 +28,9 @@ int train(const Args& args) {
   auto comm = make_communicator();
   log::set_rank(comm->rank(), comm->size());
   const int threads = set_threads(in.train.run.threads, comm->local_size());
-  log::info(cat("dagalign train: ", comm->size(), " rank(s), ", threads, " thread(s) per rank, run dir ",
-                in.train.run.dir, "\n--- resolved configuration ---\n", in.resolved_config, "------------------------------"));
+  log::info(cat("dagalign train: ", comm->size(), " rank(s), ", threads, " thread(s) per rank, ", blas_kernels(),
+                ", run dir ", in.train.run.dir, "\n--- resolved configuration ---\n", in.resolved_config,
+                "------------------------------"));
   return run_training(in, *comm);
 }
 

@@ -1,5 +1,6 @@
 #include "dagalign/core/runtime.h"
 
+#include <dlfcn.h>
 #include <sched.h>
 
 #include <ATen/Parallel.h>
@@ -20,5 +21,12 @@ int set_threads(int threads, int local_ranks) {
 
 std::string git_revision() { return DAGALIGN_GIT_REV; }
 std::string torch_version() { return TORCH_VERSION; }
+
+std::string blas_kernels() {
+  // OpenBLAS picks its kernels from the CPU (or OPENBLAS_CORETYPE); float results round by kernel family.
+  using CoreName = char* (*)();
+  if (auto f = reinterpret_cast<CoreName>(dlsym(RTLD_DEFAULT, "openblas_get_corename"))) return std::string("OpenBLAS ") + f();
+  return "not OpenBLAS";
+}
 
 }  // namespace dagalign

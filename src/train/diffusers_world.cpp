@@ -146,19 +146,13 @@ class DiffusersWorld : public World {
     PromptBatch b;
     b.prompts = prompts;
     b.ids = pipe_.tokenizer.encode_batch(prompts);
-    // cond = text_encoder(ids), cached per prompt (the encoder is frozen).
-    std::vector<std::string> missing;
-    std::vector<int64_t> rows;
-    for (size_t i = 0; i < prompts.size(); ++i)
-      if (!cache_.count(prompts[i])) {
-        cache_[prompts[i]] = at::Tensor();
-        missing.push_back(prompts[i]);
-        rows.push_back(static_cast<int64_t>(i));
-      }
-    if (!missing.empty()) {
-      at::NoGradGuard ng;
-      auto e = pipe_.text_encoder->encode(b.ids.index_select(0, at::tensor(rows, at::kLong)));
-      for (size_t i = 0; i < missing.size(); ++i) cache_[missing[i]] = e[static_cast<int64_t>(i)].clone();
+    // cond = text_encoder(ids), cached per prompt (the encoder is frozen). Each prompt is encoded on its own:
+    // the embedding must not depend on which prompts happened to be missing together (BLAS kernels round by
+    // batch shape, and a resumed or differently split run fills the cache in other batches).
+    at::NoGradGuard ng;
+    for (int64_t i = 0; i < b.ids.size(0); ++i) {
+      const auto& p = prompts[static_cast<size_t>(i)];
+      if (!cache_.count(p)) cache_[p] = pipe_.text_encoder->encode(b.ids.slice(0, i, i + 1))[0].clone();
     }
     std::vector<at::Tensor> c;
     for (const auto& p : prompts) c.push_back(cache_.at(p));

@@ -169,39 +169,45 @@ EpochStats Trainer::train_on(const TrajectoryBatch& batch, int epoch) {
     for (size_t i = 0; i < policy_params_.size(); ++i) opt_->set_lr_scale(i, epoch < cfg_.flow_warmup_epochs ? 0.0 : 1.0);  // epoch is 0-based
   std::map<std::string, double> sums;
   int64_t micro = 0;
-  // With grad_accum > 1 each micro-batch's gradient G_m is summed over its T steps on its own (in the flat
-  // buffer) and then added to acc = G_0 + G_1 + ...: the floating-point order of a data-parallel run, where
-  // every rank sums its own micro-batches and the all-reduce adds the ranks. One rank with grad_accum 2 then
-  // gives bitwise the parameters of two ranks with grad_accum 1 (tests/train_mpi/equivalence.sh); summed
-  // straight into the buffer the orders differ by float32 rounding, which Adam's g / (|g| + eps) turns into
-  // relative differences of ~1e-5 in zero-initialised LoRA B matrices within two steps.
-  at::Tensor& flat = grads_->buffer();
-  at::Tensor acc = A > 1 ? at::empty_like(flat) : at::Tensor();
-  for (int64_t u = 0; u < N / U; ++u) {
-    const bool dag = algo_ != Algorithm::kDdpo;
-    auto fl = dag && cfg_.objective.fl_cache ? fl_rewards(batch, u * U, (u + 1) * U) : at::Tensor();
-    for (int64_t m = 0; m < A; ++m) {
-      auto traj = at::arange(u * U + m * B, u * U + (m + 1) * B, at::kLong);
-      for (int64_t j = 0; j < T; ++j) {
-        auto step = perms.index_select(0, traj).select(1, j).contiguous();
-        auto tr = gather_transitions(batch, traj, step, schedule_, cfg_.sampler.steps, fl, adv);
-        if (dag && !cfg_.objective.fl_cache) fill_fl_naive(tr, batch, traj);
-        LossTerms terms = algo_ == Algorithm::kDagDb   ? dag_db_loss(ctx, tr, cfg_.objective, stats.beta)
-                          : algo_ == Algorithm::kDagKl ? dag_kl_loss(ctx, tr, cfg_.objective, stats.beta)
-                                                       : ddpo_loss(ctx, tr, cfg_.objective);
-        // loss = mean_batch(L) / (grad_accum * T): the accumulated gradient is the mean over the update.
-        (terms.loss / static_cast<double>(A * T)).backward();
-        for (const auto& [k, v] : terms.stats) sums[k] += v;
-        sums["loss"] += terms.loss.item<double>();
-        ++micro;
-      }
-      if (A > 1) {
-        if (m == 0) acc.copy_(flat);
-        else acc.add_(flat);
-        flat.zero_();
-      }
+  const bool dag = algo_ != Algorithm::kDdpo;
+  // Micro-batch k of an update: its B trajectories' forward-looking rewards (computed here, not per update,
+  // so that their chunks have the same shapes whatever grad_accum and the rank count), then its T steps'
+  // gradients summed into the flat buffer.
+  auto micro_batch = [&](int64_t first) {
+    auto traj = at::arange(first, first + B, at::kLong);
+    auto fl = dag && cfg_.objective.fl_cache ? fl_rewards(batch, first, first + B) : at::Tensor();
+    for (int64_t j = 0; j < T; ++j) {
+      auto step = perms.index_select(0, traj).select(1, j).contiguous();
+      auto tr = gather_transitions(batch, traj, step, schedule_, cfg_.sampler.steps, fl, adv);
+      if (dag && !cfg_.objective.fl_cache) fill_fl_naive(tr, batch, traj);
+      LossTerms terms = algo_ == Algorithm::kDagDb   ? dag_db_loss(ctx, tr, cfg_.objective, stats.beta)
+                        : algo_ == Algorithm::kDagKl ? dag_kl_loss(ctx, tr, cfg_.objective, stats.beta)
+                                                     : ddpo_loss(ctx, tr, cfg_.objective);
+      // loss = mean_batch(L) / (grad_accum * T): the accumulated gradient is the mean over the update.
+      (terms.loss / static_cast<double>(A * T)).backward();
+      for (const auto& [k, v] : terms.stats) sums[k] += v;
+      sums["loss"] += terms.loss.item<double>();
+      ++micro;
     }
-    if (A > 1) flat.copy_(acc);
+  };
+  // The gradient of micro-batches [lo, hi) of an update, left in the flat buffer: a pairwise sum split at
+  // ceil((hi - lo) / 2), G[lo, hi) = G[lo, mid) + G[mid, hi). One rank with grad_accum 2A then adds exactly
+  // what two ranks with grad_accum A add (each rank's G over its A micro-batches, then the all-reduce
+  // G_0 + G_1), so the float32 rounding, and the parameters, are bitwise those of the 2-rank run
+  // (tests/train_mpi/equivalence.sh). A straight running sum would round in another order, which Adam's
+  // g / (sqrt(v) + eps) turns into relative differences of ~1e-5 in zero-initialised LoRA B within two steps.
+  at::Tensor& flat = grads_->buffer();
+  std::function<void(int64_t, int64_t, int64_t)> accumulate = [&](int64_t first, int64_t lo, int64_t hi) {
+    if (hi - lo == 1) return micro_batch(first + lo * B);
+    const int64_t mid = lo + (hi - lo + 1) / 2;
+    accumulate(first, lo, mid);
+    auto left = flat.clone();
+    flat.zero_();
+    accumulate(first, mid, hi);
+    flat.add_(left);
+  };
+  for (int64_t u = 0; u < N / U; ++u) {
+    accumulate(u * U, 0, A);
     optimiser_step(stats);
   }
   // Means over micro-batches, then over ranks (one collective).

@@ -1,5 +1,5 @@
 #pragma once
-// Process-wide runtime settings: LibTorch thread count (it defaults to 1 here), version strings.
+// Process-wide runtime settings: LibTorch thread count (it defaults to 1 here), version strings, BLAS kernels.
 #include <string>
 
 namespace dagalign {
@@ -8,5 +8,7 @@ namespace dagalign {
 int set_threads(int threads, int local_ranks = 1);
 std::string git_revision();
 std::string torch_version();
+// "OpenBLAS <kernel family>" (e.g. SkylakeX, Prescott) when OpenBLAS serves BLAS, else "not OpenBLAS".
+std::string blas_kernels();
 
 }  // namespace dagalign

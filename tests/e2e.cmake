@@ -6,14 +6,15 @@ set(E2E_PY ${CMAKE_CURRENT_SOURCE_DIR}/e2e/e2e.py)
 foreach(seed 1 2 3)
   add_test(NAME e2e.kill_resume_${seed}
            COMMAND /usr/bin/python3 ${E2E_PY} kill $<TARGET_FILE:dagalign> ${CMAKE_CURRENT_BINARY_DIR}/e2e-kill-${seed} ${seed} 4)
-  set_tests_properties(e2e.kill_resume_${seed} PROPERTIES LABELS unit TIMEOUT 120)
+  set_tests_properties(e2e.kill_resume_${seed} PROPERTIES LABELS "unit;rounding" TIMEOUT 120)
 endforeach()
 foreach(case resume resume_metrics replay errors)
   add_test(NAME e2e.${case} COMMAND /usr/bin/python3 ${E2E_PY} ${case} $<TARGET_FILE:dagalign> ${CMAKE_CURRENT_BINARY_DIR}/e2e-${case})
   set_tests_properties(e2e.${case} PROPERTIES LABELS unit TIMEOUT 120)
 endforeach()
+set_tests_properties(e2e.resume e2e.replay PROPERTIES LABELS "unit;rounding")
 # resume_metrics: metrics.jsonl of a 2 + 2 epoch run holds epochs 1..4, each once.
 # Replay on 2 ranks (label mpi): both ranks' stored files through one glob reproduce the 2-rank epoch.
 add_test(NAME mpi.e2e_replay COMMAND /usr/bin/python3 ${E2E_PY} replay_mpi $<TARGET_FILE:dagalign>
          ${CMAKE_CURRENT_BINARY_DIR}/e2e-replay-mpi ${MPIEXEC_EXECUTABLE})
-set_tests_properties(mpi.e2e_replay PROPERTIES LABELS mpi TIMEOUT 300)
+set_tests_properties(mpi.e2e_replay PROPERTIES LABELS "mpi;rounding" TIMEOUT 300)

@@ -46,4 +46,5 @@ add_test(NAME slurm.train_preempt_requeue
                  --epoch-regex "^0: epoch ([0-9]+)/"
                  -- --train.epochs 8 --toy2d.pretrain_steps 100 --sample.batch_size 32 --sample.batches_per_epoch 2
                     --train.batch_size 32 --train.grad_accum 2 --run.checkpoint_every 1 --run.threads 1)
-set_tests_properties(slurm.train_preempt_requeue PROPERTIES LABELS slurm TIMEOUT 900 RESOURCE_LOCK slurm_cluster)
+set_tests_properties(slurm.train_preempt_requeue PROPERTIES LABELS "slurm;rounding" TIMEOUT 900
+                     RESOURCE_LOCK slurm_cluster)

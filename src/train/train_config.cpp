@@ -1,5 +1,7 @@
 #include "dagalign/train/train_config.h"
 
+#include <cmath>
+
 #include "dagalign/core/error.h"
 
 namespace dagalign {
@@ -39,6 +41,9 @@ void TrainerConfig::add_to(Config& c) {
       .add("train.grad_accum", &grad_accum, grad_accum, "micro-batches per optimiser step")
       .add("train.max_grad_norm", &max_grad_norm, max_grad_norm, "gradient-norm clip, policy and flow separately (0: off)")
       .add("train.lr", &adam.lr, adam.lr, "AdamW learning rate")
+      .add("train.lr_decay", &lr_decay, lr_decay,
+           "learning-rate schedule over the epochs: none, or cosine (lr (1 + cos(pi e / epochs)) / 2 in 0-based "
+           "epoch e, for the policy and the flow alike)")
       .add("train.flow_lr", &flow_lr, flow_lr,
            "AdamW learning rate of the DAG flow network (0: train.lr, as DAG's code, whose unused yaml key "
            "flow_learning_rate names the same idea); a flow that must output log-flows of tens of nats fits "
@@ -70,6 +75,8 @@ void TrainerConfig::finalize() {
   positive("train.batch_size", batch_size);
   positive("train.grad_accum", grad_accum);
   positive("train.lr", adam.lr);
+  if (lr_decay != "none" && lr_decay != "cosine")
+    throw ConfigError(cat("train.lr_decay: unknown value '", lr_decay, "' (expected none or cosine)"));
   if (flow_warmup_epochs < 0 || flow_warmup_epochs >= epochs)
     throw ConfigError(cat("train.flow_warmup_epochs must be in [0, train.epochs), found ", flow_warmup_epochs));
   if (!(flow_lr >= 0)) throw ConfigError(cat("train.flow_lr must be >= 0 (0: train.lr), found ", flow_lr));
@@ -81,6 +88,11 @@ void TrainerConfig::finalize() {
                           ") must be a multiple of train.batch_size * train.grad_accum (", per_update, ")"));
   if (objective.algorithm == "dagkl" && batch_size < 2)
     throw ConfigError(cat("train.batch_size must be >= 2 for dagkl (leave-one-out baseline), found ", batch_size));
+}
+
+double TrainerConfig::lr_at(int epoch) const {
+  if (lr_decay == "none") return adam.lr;
+  return adam.lr * 0.5 * (1 + std::cos(M_PI * epoch / epochs));
 }
 
 }  // namespace dagalign

@@ -164,6 +164,7 @@ EpochStats Trainer::train_on(const TrajectoryBatch& batch, int epoch) {
   auto perms = at::stack(perm_rows);
   PolicyContext ctx{world_.policy(), algo_ == Algorithm::kDdpo ? nullptr : &world_.flow(), schedule_, cfg_.sampler,
                     world_.uncond()};
+  opt_->set_lr(cfg_.lr_at(epoch));
   // Flow warm-up (train.flow_warmup_epochs): the policy's parameters (first in the optimiser) keep lr 0.
   if (algo_ != Algorithm::kDdpo && cfg_.flow_warmup_epochs > 0)
     for (size_t i = 0; i < policy_params_.size(); ++i) opt_->set_lr_scale(i, epoch < cfg_.flow_warmup_epochs ? 0.0 : 1.0);  // epoch is 0-based

@@ -21,6 +21,7 @@
 #include "dagalign/train/run.h"
 #include "dagalign/train/trainer.h"
 #include "diffusers_fixture.h"
+#include "statistics.h"
 
 namespace dagalign {
 namespace {
@@ -75,24 +76,27 @@ TEST(TinyShapesTrain, DagDbRaisesAnExternalReward) {
     GTEST_SKIP() << "models/tiny-shapes is absent (dagalign pretrain --config configs/tiny-shapes/pretrain.ini)";
   at::set_num_threads(1);
   const std::string src = DAGALIGN_SOURCE_DIR;
-  TinyRun run(src + "/configs/tiny-shapes/compress-dagdb.ini",
-              "[model]\nprompts = " + src + "/configs/tiny-shapes/prompts-compress.txt\n"
-              "[reward]\nname = external\nexternal_command = /usr/bin/python3 " + src +
-                  "/tools/rewards/brightness_scorer.py\n"
-              "[train]\nepochs = 6\nflow_warmup_epochs = 2\nanneal = none\nreward_exp = 100\n");
-  ASSERT_EQ(run.in.train.objective.algorithm, "dagdb");
-  auto before = run.eval_rewards(32);
-  for (int e = 0; e < run.in.train.epochs; ++e) {
-    auto batch = run.trainer->sample_epoch(e);
-    auto stats = run.trainer->train_on(batch, e);
-    std::printf("epoch %d: reward %.4f, loss %.4f\n", e + 1, batch.rewards.mean().item<double>(), stats.loss["loss"]);
+  for (int seed : testing::test_seeds({0})) {
+    TinyRun run(src + "/configs/tiny-shapes/compress-dagdb.ini",
+                "[run]\nseed = " + std::to_string(seed) + "\n"
+                "[model]\nprompts = " + src + "/configs/tiny-shapes/prompts-compress.txt\n"
+                "[reward]\nname = external\nexternal_command = /usr/bin/python3 " + src +
+                    "/tools/rewards/brightness_scorer.py\n"
+                "[train]\nepochs = 6\nflow_warmup_epochs = 2\nanneal = none\nreward_exp = 100\n");
+    ASSERT_EQ(run.in.train.objective.algorithm, "dagdb");
+    auto before = run.eval_rewards(32);
+    for (int e = 0; e < run.in.train.epochs; ++e) {
+      auto batch = run.trainer->sample_epoch(e);
+      auto stats = run.trainer->train_on(batch, e);
+      std::printf("epoch %d: reward %.4f, loss %.4f\n", e + 1, batch.rewards.mean().item<double>(), stats.loss["loss"]);
+    }
+    auto after = run.eval_rewards(32);
+    auto d = after - before;
+    const double mean = d.mean().item<double>(), se = d.std().item<double>() / std::sqrt(32.0);
+    std::printf("seed %d: eval reward %.4f -> %.4f (paired gain %.4f, s.e. %.4f, %.1f s.e.)\n", seed,
+                before.mean().item<double>(), after.mean().item<double>(), mean, se, mean / se);
+    EXPECT_GT(mean, 3 * se) << "seed " << seed << ": the paired reward gain is not significant";
   }
-  auto after = run.eval_rewards(32);
-  auto d = after - before;
-  const double mean = d.mean().item<double>(), se = d.std().item<double>() / std::sqrt(32.0);
-  std::printf("eval reward %.4f -> %.4f (paired gain %.4f, s.e. %.4f)\n", before.mean().item<double>(),
-              after.mean().item<double>(), mean, se);
-  EXPECT_GT(mean, 3 * se) << "the paired reward gain is not significant";
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "dagalign/dist/communicator.h"
 #include "dagalign/train/toy2d.h"
 #include "dagalign/train/trainer.h"
+#include "statistics.h"
 
 namespace dagalign::testing {
 

@@ -38,6 +38,7 @@ struct TrainerConfig {
   int grad_accum = 4;                     // micro-batches per optimiser step
   double max_grad_norm = 1.0;             // clipped separately for the policy and the flow
   AdamWConfig adam;
+  std::string lr_decay = "none";          // none | cosine: lr_e = lr (1 + cos(pi e / epochs)) / 2
   double flow_lr = 0;                     // AdamW lr of the flow network; 0: adam.lr (as DAG's code)
   int flow_warmup_epochs = 0;             // DAG: the first epochs train the flow only (policy lr 0)
   ObjectiveConfig objective;
@@ -48,6 +49,7 @@ struct TrainerConfig {
   // After parsing: derived settings and cross-key checks (throws ConfigError naming the keys).
   void finalize();
   int trajectories_per_epoch() const { return sample_batch_size * sample_batches; }  // per rank
+  double lr_at(int epoch) const;  // train.lr under train.lr_decay in this (0-based) epoch
 };
 
 }  // namespace dagalign

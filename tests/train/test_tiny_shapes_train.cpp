@@ -39,6 +39,7 @@ struct TinyRun {
     in.train.add_to(c);
     in.toy2d.add_to(c);
     in.diffusers.add_to(c);
+    c.parse_ini_text(testing::test_overrides(), "DAGALIGN_TEST_OVERRIDES");  // experiments: win over both
     c.parse_ini_text(overrides, "overrides");  // as on the command line: wins over the file
     std::ifstream f(ini_file);
     std::stringstream text;

@@ -2,7 +2,8 @@
 # Set up and run the whole test suite: install packages, configure, build, then ctest (labels: unit,
 # mpi (mpirun -np 2), slurm (a local Slurm cluster started and stopped by the test), rounding (results that
 # must not depend on how the BLAS kernels round)). Arguments go to ctest, e.g. tools/test.sh -L unit.
-# Without arguments the rounding-labelled tests run a second time under another OpenBLAS kernel family:
+# Without arguments the rounding-labelled tests and the training tests run a second time under another
+# OpenBLAS kernel family:
 # SSE3 (Prescott), or the widest one the CPU has when the first pass already ran SSE3.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +24,9 @@ ctest --output-on-failure -j"$(nproc)" "$@"
 [ $# -eq 0 ] || exit 0
 second=Prescott
 [ "$first" != Prescott ] || second=$(../tools/blas-kernels.sh --widest)
-[ "$second" != Prescott ] || { echo "test.sh: this CPU has no kernel family beyond SSE3: one pass only"; exit 0; }
+[ "$second" != "$first" ] || { echo "test.sh: this CPU has no kernel family beyond SSE3: one pass only"; exit 0; }
 echo "test.sh: pass 2, the rounding-sensitive tests under OpenBLAS kernels $second"
 OPENBLAS_CORETYPE=$second ctest --output-on-failure -j"$(nproc)" -L rounding
+# The training tests of tests/train (bitwise resume, the statistical tests): gtest cases carry one label.
+OPENBLAS_CORETYPE=$second ctest --output-on-failure -j"$(nproc)" -R '^(Toy2d|TinyShapesTrain|ResumeState)'
+

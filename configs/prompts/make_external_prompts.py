@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Builds the prompt files of the ImageReward and HPSv2 experiments from their public sources, with the
-train/test splits of DAG's alignment/prompts.py (reference/algorithm.md §5):
+train/test splits of DAG's alignment/prompts.py (docs/rewards.md):
 
   drawbench_train.txt   DrawBench ("DrawBench Prompts.csv", columns Prompts, Category) without the
                         "Misspellings" and "Rare Words" categories, the first 2 prompts of each category

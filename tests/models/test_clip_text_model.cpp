@@ -83,7 +83,7 @@ TEST(ClipTextModel, CausalMaskHidesLaterTokens) {
 }
 
 TEST(ClipTextModel, Sd15ConfigHasReferenceParameterCount) {
-  // text_encoder/config.json of SD 1.5 (reference/sd-models.md §3).
+  // text_encoder/config.json of SD 1.5 (docs/design.md).
   const auto j = nlohmann::json::parse(R"({"_name_or_path": "openai/clip-vit-large-patch14",
     "architectures": ["CLIPTextModel"], "attention_dropout": 0.0, "bos_token_id": 0, "dropout": 0.0,
     "eos_token_id": 2, "hidden_act": "quick_gelu", "hidden_size": 768, "initializer_factor": 1.0,

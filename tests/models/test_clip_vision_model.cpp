@@ -45,7 +45,7 @@ TEST(ClipVisionModel, LoadsOnlyTheVisionHalfByName) {
 }
 
 TEST(ClipVisionModel, VitL14Shapes) {
-  // Shapes of openai/clip-vit-large-patch14's vision half (reference/sd-models.md §3), from a 1-layer variant
+  // Shapes of openai/clip-vit-large-patch14's vision half (docs/design.md), from a 1-layer variant
   // (cheap to allocate) plus the per-layer count written out from the shapes.
   auto c = ClipVisionConfig::vit_l14();
   c.num_hidden_layers = 1;

@@ -1,6 +1,6 @@
 // The full SD 1.5 UNet from its config.json: exact parameter count, and tensor names/shapes equal to the
 // list diffusers builds from the same file (tests/data/unet/sd15/shapes.json, tools/golden/sd15_shapes.py)
-// and to the hand-derived names of reference/sd-models.md §1.
+// and to the hand-derived names of docs/design.md.
 #include <gtest/gtest.h>
 
 #include <map>
@@ -39,7 +39,7 @@ TEST(UNetSD15, ParameterCountNamesAndShapesMatchDiffusers) {
   }
   for (const auto& [k, s] : ours) EXPECT_TRUE(ref.count(k)) << "unexpected " << k;
 
-  // spot checks written out from reference/sd-models.md §1 (independent of the diffusers list)
+  // spot checks written out from docs/design.md (independent of the diffusers list)
   using S = std::vector<int64_t>;
   EXPECT_EQ(ours.at("conv_in.weight"), (S{320, 4, 3, 3}));
   EXPECT_EQ(ours.at("time_embedding.linear_1.weight"), (S{1280, 320}));

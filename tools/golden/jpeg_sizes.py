@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Golden JPEG sizes for the jpeg_(in)compressibility rewards (reference/algorithm.md section 5).
+"""Golden JPEG sizes for the jpeg_(in)compressibility rewards (docs/rewards.md).
 
 Writes tests/data/jpeg/<name>.u8 (raw uint8, H x W x 3, row-major) and tests/data/jpeg/sizes.json with the
 byte count of PIL's `Image.fromarray(x).save(buf, format="JPEG", quality=95)` -- exactly the reference

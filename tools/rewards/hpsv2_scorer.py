@@ -8,7 +8,7 @@ clusters with `pip install hpsv2` and the checkpoint (xswu/HPSv2, HPS_v2.1_compr
         --reward.external_startup_timeout 900
 
 Score = hpsv2.score(images, prompt): the cosine similarity of image and text embeddings without logit scale
-(diag(image_features @ text_features.T)), as in NABLA's hpscore (reference/algorithm.md section 5).
+(diag(image_features @ text_features.T)), as in NABLA's hpscore (docs/rewards.md).
 """
 import argparse
 import os

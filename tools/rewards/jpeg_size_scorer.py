@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Example external scorer: JPEG size in kB of each image, PIL at quality 95 (the reference
-jpeg_incompressibility reward of DDPO/DAG, reference/algorithm.md section 5). With --negate: compressibility.
+jpeg_incompressibility reward of DDPO/DAG, docs/rewards.md). With --negate: compressibility.
 
     dagalign train ... --reward.name external \
         --reward.external_command "/usr/bin/python3 tools/rewards/jpeg_size_scorer.py"

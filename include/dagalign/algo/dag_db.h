@@ -1,5 +1,5 @@
 #pragma once
-// DAG-DB: detailed balance with a learned flow and the forward-looking reward (reference/algorithm.md §2).
+// DAG-DB: detailed balance with a learned flow and the forward-looking reward (docs/algorithms.md).
 #include "dagalign/algo/objective.h"
 
 namespace dagalign {

@@ -1,5 +1,5 @@
 #pragma once
-// DAG-KL (reference/algorithm.md §3): the flow learns by detailed balance with the policy terms detached;
+// DAG-KL (docs/algorithms.md): the flow learns by detailed balance with the policy terms detached;
 // the policy learns by a PPO-clipped REINFORCE step whose per-transition reward is the detached negative
 // DB residual, with a leave-one-out (RLOO) baseline and variance normalisation within the micro-batch.
 #include "dagalign/algo/objective.h"

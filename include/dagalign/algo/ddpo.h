@@ -1,5 +1,5 @@
 #pragma once
-// DDPO (importance-sampling / PPO-clip variant; reference/algorithm.md §4).
+// DDPO (importance-sampling / PPO-clip variant; docs/algorithms.md).
 #include "dagalign/algo/objective.h"
 
 namespace dagalign {

@@ -1,6 +1,6 @@
 #pragma once
 // DDIM step with log-probability (forward policy P_F), the fixed noising kernel (backward policy P_B),
-// x0-prediction and classifier-free guidance; reference/algorithm.md §1.2-1.3. Timesteps are per sample
+// x0-prediction and classifier-free guidance; docs/algorithms.md. Timesteps are per sample
 // (B,) int64 tensors, because training batches mix transitions from different steps.
 #include <ATen/core/Tensor.h>
 

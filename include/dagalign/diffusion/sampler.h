@@ -1,5 +1,5 @@
 #pragma once
-// The DDIM sampling chain with log-probabilities (reference/algorithm.md §1.2): from x_T ~ N(0, I) through
+// The DDIM sampling chain with log-probabilities (docs/algorithms.md): from x_T ~ N(0, I) through
 // n steps to x_0 under classifier-free guidance, recording what training and replay need.
 #include <vector>
 

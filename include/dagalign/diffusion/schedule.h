@@ -1,5 +1,5 @@
 #pragma once
-// Noise schedule and DDIM timestep spacing (reference/algorithm.md §1.1; diffusers DDIMScheduler).
+// Noise schedule and DDIM timestep spacing (docs/algorithms.md; diffusers DDIMScheduler).
 //   beta_i   = (linspace(sqrt(beta_start), sqrt(beta_end), N)_i)^2           (scaled_linear)
 //   abar_t   = prod_{i<=t} (1 - beta_i)                                       (0-indexed)
 //   leading spacing: t_k = round(k * (N / n)) reversed, + steps_offset       (50 steps -> 981, 961, ..., 1)

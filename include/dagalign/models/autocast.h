@@ -1,5 +1,5 @@
 #pragma once
-// A scoped autocast guard for the C++ frontend, which has none (reference/sd-models.md §7).
+// A scoped autocast guard for the C++ frontend, which has none (docs/design.md).
 // On entry it saves the thread-local autocast state of CPU and CUDA (enabled + dtype), enables or
 // disables autocast for one device with the given dtype and increments the nesting level; on exit it
 // restores the saved state and, when the outermost guard exits, clears the autocast weight-cast cache

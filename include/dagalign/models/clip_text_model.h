@@ -1,7 +1,7 @@
 #pragma once
 // CLIP text encoder (transformers CLIPTextModel), config-driven from text_encoder/config.json.
 // named_parameters() = the file keys: text_model.embeddings.{token,position}_embedding.weight,
-// text_model.encoder.layers.N.*, text_model.final_layer_norm.{weight,bias} (reference/sd-models.md §3).
+// text_model.encoder.layers.N.*, text_model.final_layer_norm.{weight,bias} (docs/design.md).
 //
 // forward: x = token_embedding(ids) + position_embedding(0..L-1); x = encoder(x, causal mask);
 //          last_hidden_state = final_layer_norm(x).

@@ -1,5 +1,5 @@
 #pragma once
-// DAG's flow network F~_phi(x_t, t, c) (reference/algorithm.md §2.1, [DAG] alignment/flow.py::ConditionalFlow):
+// DAG's flow network F~_phi(x_t, t, c) (docs/algorithms.md, [DAG] alignment/flow.py::ConditionalFlow):
 // the down (encoder) half of a UNet2DConditionModel followed by a scalar head.
 //
 //   emb   = time_embedding(timestep_embedding(t, C0, flip_sin_to_cos, freq_shift))   C0 -> 4 C0, SiLU MLP

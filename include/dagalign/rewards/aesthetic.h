@@ -1,5 +1,5 @@
 #pragma once
-// The LAION "improved aesthetic predictor" as DDPO uses it (reference/sd-models.md §4;
+// The LAION "improved aesthetic predictor" as DDPO uses it (docs/design.md;
 // christophschuhmann/improved-aesthetic-predictor, kvablack/ddpo-pytorch aesthetic_scorer.py):
 //   e = get_image_features(clip_preprocess(images)) (CLIP ViT-L/14), e = e / ||e||_2,
 //   score = W4 (W3 (W2 (W1 (W0 e + b0) + b1) + b2) + b3) + b4

@@ -1,5 +1,5 @@
 #pragma once
-// Conversion of float samples to the uint8 images black-box scorers consume (reference/algorithm.md §5):
+// Conversion of float samples to the uint8 images black-box scorers consume (docs/rewards.md):
 //   uint8 = round(img * 255).clamp(0, 255), NHWC   (round half to even, as torch.round)
 #include <ATen/core/Tensor.h>
 

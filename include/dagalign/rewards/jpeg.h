@@ -1,5 +1,5 @@
 #pragma once
-// JPEG (in)compressibility (reference/algorithm.md §5, DDPO/DAG `jpeg_incompressibility`):
+// JPEG (in)compressibility (docs/rewards.md, DDPO/DAG `jpeg_incompressibility`):
 //   r = size of PIL's Image.save(format="JPEG", quality=95) in kB (bytes / 1000); compressibility is -r.
 // Encoded with libjpeg-turbo (TurboJPEG API) under PIL's settings: RGB -> YCbCr, 4:2:0 chroma subsampling
 // (libjpeg's default, which PIL keeps unless asked), baseline standard Huffman tables (no optimize),

@@ -1,6 +1,6 @@
 #pragma once
 // A black-box reward: decoded samples (+ their prompts) -> one score each. Scores are used as log-rewards
-// (log R = beta * r) by DAG and as returns by DDPO (reference/algorithm.md §2.2, §5).
+// (log R = beta * r) by DAG and as returns by DDPO (docs/rewards.md).
 #include <memory>
 #include <string>
 #include <vector>

@@ -1,6 +1,6 @@
 #pragma once
 // The text-to-image world over a diffusers Stable Diffusion folder (SD 1.5 with its VAE, or the pixel-space
-// tiny-shapes model without one), as DAG trains it (reference/algorithm.md §2):
+// tiny-shapes model without one), as DAG trains it (docs/algorithms.md):
 //   policy  = the folder's UNet with LoRA (model.lora_targets, default the attention projections; base frozen)
 //   flow    = ConditionalFlow (models/conditional_flow.h), trained from scratch, initialised from the run seed
 //             (built on first use: DDPO runs never build it)

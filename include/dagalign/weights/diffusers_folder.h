@@ -1,5 +1,5 @@
 #pragma once
-// A diffusers pipeline folder (reference/sd-models.md §5):
+// A diffusers pipeline folder (docs/design.md):
 //   model_index.json                {"_class_name": ..., "unet": ["diffusers", "UNet2DConditionModel"], ...}
 //   <component>/config.json         the component's constructor arguments
 //   <component>/diffusion_pytorch_model[.<variant>].safetensors   (unet, vae, ...)

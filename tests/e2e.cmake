@@ -18,3 +18,6 @@ set_tests_properties(e2e.resume e2e.replay PROPERTIES LABELS "unit;rounding")
 add_test(NAME mpi.e2e_replay COMMAND /usr/bin/python3 ${E2E_PY} replay_mpi $<TARGET_FILE:dagalign>
          ${CMAKE_CURRENT_BINARY_DIR}/e2e-replay-mpi ${MPIEXEC_EXECUTABLE})
 set_tests_properties(mpi.e2e_replay PROPERTIES LABELS "mpi;rounding" TIMEOUT 300)
+# Every shipped .ini parses and validates (`--check`), without training.
+add_test(NAME e2e.configs_check COMMAND ${CMAKE_CURRENT_SOURCE_DIR}/e2e/check_configs.sh $<TARGET_FILE:dagalign> ${CMAKE_SOURCE_DIR})
+set_tests_properties(e2e.configs_check PROPERTIES LABELS unit TIMEOUT 120)

@@ -1,6 +1,7 @@
 # Data-parallel equivalence (labels mpi, rounding): 2 ranks vs 1 rank doing both ranks' work, DAG-DB and DDPO,
 # on the 2-D world and on the tiny text-to-image model, compared bitwise (tests/train_mpi/equivalence.sh);
-# kill-and-resume on the tiny text-to-image model, 1 and 2 ranks (tests/train_mpi/kill_resume.py).
+# kill-and-resume on the tiny text-to-image model, 1 and 2 ranks (tests/train_mpi/kill_resume.py); replay
+# (tests/train_mpi/replay_tiny.py).
 add_executable(compare_params ${CMAKE_CURRENT_SOURCE_DIR}/train_mpi/compare_params.cpp)
 target_link_libraries(compare_params PRIVATE dagalign_weights)
 function(equivalence_test name world algo accum)
@@ -20,5 +21,16 @@ foreach(ranks 1 2)
   add_test(NAME ${name}
            COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/train_mpi/kill_resume.py $<TARGET_FILE:dagalign>
                    $<TARGET_FILE:compare_params> ${MPIEXEC_EXECUTABLE} ${CMAKE_CURRENT_BINARY_DIR}/${name} ${ranks} ${ranks} 4)
-  set_tests_properties(${name} PROPERTIES LABELS "mpi;rounding" TIMEOUT 600 ENVIRONMENT "${DAGALIGN_MPI_ENV}")
+  set_tests_properties(${name} PROPERTIES LABELS "mpi" TIMEOUT 600 ENVIRONMENT "${DAGALIGN_MPI_ENV}")
 endforeach()
+set_tests_properties(mpi.replay_tiny-shapes_2rank PROPERTIES LABELS "mpi;rounding")
+# Replay on the tiny text-to-image model, 1 and 2 ranks: a stored epoch replayed from the checkpoint before it
+# equals the on-policy epoch (DAG-DB, DAG-KL, DDPO); replay preempted and resumed equals an uninterrupted one.
+foreach(ranks 1 2)
+  set(name mpi.replay_tiny-shapes_${ranks}rank)
+  add_test(NAME ${name}
+           COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/train_mpi/replay_tiny.py $<TARGET_FILE:dagalign>
+                   $<TARGET_FILE:compare_params> ${MPIEXEC_EXECUTABLE} ${CMAKE_CURRENT_BINARY_DIR}/${name} ${ranks})
+  set_tests_properties(${name} PROPERTIES LABELS "mpi" TIMEOUT 600 ENVIRONMENT "${DAGALIGN_MPI_ENV}")
+endforeach()
+set_tests_properties(mpi.replay_tiny-shapes_2rank PROPERTIES LABELS "mpi;rounding")

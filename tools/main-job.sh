@@ -5,9 +5,9 @@
 # Extra arguments override config keys, e.g. --train.epochs 14 (more than train.flow_warmup_epochs = 4).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-tools/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
-cmake --build build -j"$(nproc)"
+tools/install-deps.sh --main
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DDAGALIGN_TESTS=OFF > /dev/null
+cmake --build build -j"$(nproc)" --target dagalign  # only the binary (tools/test.sh builds the tests)
 source tools/cpu-env.sh  # OpenBLAS kernels, malloc thresholds, passive OpenMP (1.57x)
 mpi=(-np 2)
 [ "$(nproc)" -ge 2 ] || mpi+=(--oversubscribe)

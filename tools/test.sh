@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 tools/install-deps.sh
 # ccache (found by CMakeLists.txt) hashes paths relative to the checkout: another clone reuses its objects.
 export CCACHE_BASEDIR=$PWD
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DDAGALIGN_TESTS=ON
 cmake --build build -j"$(nproc)"
 # The environment of the main job and the Slurm templates (the CPU's widest OpenBLAS kernels, malloc
 # thresholds); one LibTorch/OpenMP thread per test process: ctest runs two processes at once.

@@ -17,17 +17,18 @@ AdamW::AdamW(std::vector<at::Tensor> params, const AdamWConfig& cfg, std::vector
     m_.push_back(at::zeros_like(p));
     v_.push_back(at::zeros_like(p));
   }
+  k_.assign(params_.size(), 0);
 }
 
 void AdamW::step() {
   at::NoGradGuard no_grad;
-  ++step_;
-  const double bc1 = 1 - std::pow(cfg_.beta1, step_), bc2 = 1 - std::pow(cfg_.beta2, step_);
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& p = params_[i];
-    if (!p.grad().defined()) continue;
+    if (!p.grad().defined() || lr_scale_[i] == 0) continue;
     const auto& g = p.grad();
     const double lr = cfg_.lr * lr_scale_[i];
+    const int64_t k = ++k_[i];
+    const double bc1 = 1 - std::pow(cfg_.beta1, k), bc2 = 1 - std::pow(cfg_.beta2, k);
     p.mul_(1 - lr * cfg_.weight_decay);                     // decoupled weight decay
     m_[i].mul_(cfg_.beta1).add_(g, 1 - cfg_.beta1);         // m = b1 m + (1-b1) g
     v_[i].mul_(cfg_.beta2).addcmul_(g, g, 1 - cfg_.beta2);  // v = b2 v + (1-b2) g^2

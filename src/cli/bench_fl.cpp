@@ -53,7 +53,6 @@ int bench_fl(const Args& args) {
   const int used = set_threads(threads);
   auto comm = make_self_communicator();
   auto world = make_world(in);
-  if (const ScheduleConfig* s = world->schedule()) in.train.schedule = *s;  // as run_training does
   const auto& c = in.train;
   const int64_t N = c.trajectories_per_epoch(), T = c.sampler.steps, U = int64_t(c.batch_size) * c.grad_accum;
   std::printf("bench fl: %s, %s, %d thread(s); %lld trajectories x %lld steps, %lld per update (%d x grad_accum %d), "

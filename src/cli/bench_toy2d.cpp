@@ -33,7 +33,7 @@ int bench_toy2d(const Args& args) {
   train.finalize();
   const int used = set_threads(threads);
   auto comm = make_self_communicator();
-  auto world = make_toy2d_world(toy, NoiseSchedule(train.schedule), train.run.seed);
+  auto world = make_toy2d_world(toy, train.schedule, train.run.seed);
   const int64_t T = train.sampler.steps, N = train.trajectories_per_epoch();
   // FLOPs of one MLP evaluation per sample: 2 * (in*h + (L-1)*h*h + h*out) for eps (out 2) and flow (out 1).
   const double h = toy.hidden, L = toy.layers, in = 2 + 32;

@@ -61,7 +61,8 @@ int eval(const Args& args) {
   RewardOptions ropts;
   Config cfg("dagalign eval");
   cfg.add("model", &model, std::string(""), "diffusers text-to-image folder (SD 1.5 or pixel-space tiny-shapes)")
-      .add("lora", &lora, std::string(""), "LoRA safetensors file (diffusers/peft keys, 'unet.' prefix) to apply")
+      .add("lora", &lora, std::string(""), "LoRA to apply: a safetensors file (diffusers/peft keys, 'unet.' prefix, e.g. a run's lora-final.safetensors) "
+           "or a run's checkpoint (checkpoints/epoch-N.h5: its epoch-N.lora.safetensors)")
       .add("variant", &variant, std::string(""), "weights variant, e.g. fp16")
       .add("reward", &reward_name, std::string(""), "reward to report (reward.* keys set its options)")
       .add("prompts", &prompts_spec, std::string("heldout"),

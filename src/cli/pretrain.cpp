@@ -20,6 +20,10 @@ int pretrain(const Args& args) {
                 config.help().c_str());
     return 0;
   }
+  if (config.check_only()) {
+    std::printf("%s", config.resolved().c_str());
+    return 0;
+  }
   return run_pretrain(cfg, model, config.resolved());
 }
 

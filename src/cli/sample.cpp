@@ -35,7 +35,8 @@ int sample(const Args& args) {
       .add("seed", &seed, int64_t(1), "seed of the first image")
       .add("height", &height, int64_t(0), "image height (0: the UNet's sample_size x VAE factor)")
       .add("width", &width, int64_t(0), "image width (0: as height's default)")
-      .add("lora", &lora, std::string(""), "LoRA safetensors file (diffusers/peft keys, 'unet.' prefix) to apply")
+      .add("lora", &lora, std::string(""), "LoRA to apply: a safetensors file (diffusers/peft keys, 'unet.' prefix, e.g. a run's lora-final.safetensors) "
+           "or a run's checkpoint (checkpoints/epoch-N.h5: its epoch-N.lora.safetensors)")
       .add("variant", &variant, std::string(""), "weights variant, e.g. fp16")
       .add("out", &out, std::string("grid.png"), "output PNG grid (OUT.json gets prompt, seeds, settings)")
       .add("threads", &threads, 0, "LibTorch threads (0: all cores available)");

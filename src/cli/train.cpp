@@ -25,6 +25,12 @@ int train(const Args& args) {
   in.train.finalize();
   apply_model_schedule(in.train);  // a diffusers folder's scheduler/ sets schedule.* (shown in the resolved config)
   in.resolved_config = config.resolved();
+  if (config.check_only()) {
+    expected_trajectories(in);             // model.path names a supported world (reads no weights)
+    load_prompt_list(in.diffusers.prompts);  // model.prompts names a set or a readable file
+    std::printf("%s", in.resolved_config.c_str());
+    return 0;
+  }
   auto comm = make_communicator();
   log::set_rank(comm->rank(), comm->size());
   const int threads = set_threads(in.train.run.threads, comm->local_size());

@@ -20,6 +20,9 @@ template <class F>
 void guarded(const std::string& source, F&& f) {
   try {
     f();
+  } catch (const po::too_many_positional_options_error&) {
+    throw ConfigError(cat(source, ": an argument that is not an option (a file is given as --config FILE, a key as "
+                                  "--section.key value)"));
   } catch (const po::unknown_option& e) {
     throw ConfigError(cat(source, ": unknown key '", e.get_option_name(), "' (see --help for the keys)"));
   } catch (const po::invalid_option_value& e) {
@@ -36,14 +39,16 @@ Config::Config(std::string program)
 
 bool Config::parse(const std::vector<std::string>& args) {
   po::options_description cli("Command line");
-  cli.add_options()("help,h", "print this help")(
+  cli.add_options()("help,h", "print this help")("check", "validate the configuration, print it resolved, and exit")(
       "config", po::value<std::vector<std::string>>()->composing(),
       "INI file with any of the keys below (may repeat; later files win; command-line keys win over files)");
   po::options_description all;
   all.add(cli).add(desc_);
   po::variables_map cl;
-  guarded("command line", [&] { po::store(po::command_line_parser(args).options(all).run(), cl); });
+  const po::positional_options_description none;  // a bare argument is an error, not ignored
+  guarded("command line", [&] { po::store(po::command_line_parser(args).options(all).positional(none).run(), cl); });
   if (cl.count("help")) return false;
+  check_ = cl.count("check") > 0;
   // Command-line values are stored first: po::store never overwrites a stored non-default value.
   guarded("command line", [&] { po::store(po::command_line_parser(args).options(all).run(), vm(state_)); });
   if (cl.count("config")) files_ = cl["config"].as<std::vector<std::string>>();

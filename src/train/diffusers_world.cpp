@@ -171,10 +171,11 @@ class DiffusersWorld : public World {
   Reward& reward() override { return *reward_; }
   NamedTensors policy_trainables() override { return trainable("policy.", *pipe_.unet); }
   NamedTensors flow_trainables() override { return trainable("flow.", *flow_model().net()); }
-  const ScheduleConfig* schedule() const override { return &pipe_.schedule; }
+  const ScheduleConfig& schedule() const override { return pipe_.schedule; }
   std::vector<std::string> prompt_list() const override { return prompts_; }
-  void write_final(const std::string& run_dir) override {
-    save_lora((fs::path(run_dir) / "lora-final.safetensors").string(), *pipe_.unet);
+  bool export_policy(const std::string& path) override {
+    save_lora(path, *pipe_.unet);
+    return true;
   }
 
  private:

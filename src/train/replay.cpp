@@ -10,12 +10,9 @@
 #include "dagalign/core/error.h"
 #include "dagalign/core/log.h"
 #include "dagalign/core/rng.h"
-#include "dagalign/core/timer.h"
-#include "dagalign/io/metrics.h"
 #include "dagalign/io/trajectory_store.h"
-#include "dagalign/train/state.h"
+#include "dagalign/train/sources.h"
 #include "dagalign/train/trainer.h"
-#include "dagalign/weights/safetensors.h"
 
 namespace fs = std::filesystem;
 
@@ -102,86 +99,23 @@ TrajectoryBatch mix_stored_rows(const TrajectoryBatch& fresh, const std::string&
   return concat_batches({fresh, stored});
 }
 
-namespace {
-
-std::string epoch_line(const EpochStats& s, int epochs, double seconds) {
-  std::ostringstream os;
-  os.setf(std::ios::fixed);
-  os.precision(4);
-  os << "replay epoch " << s.epoch + 1 << "/" << epochs << " | reward " << s.reward_mean << " ± " << s.reward_std
-     << " | beta " << s.beta;
-  for (const auto& [k, v] : s.loss) os << " | " << k << " " << v;
-  os.precision(2);
-  os << " | " << seconds << "s";
-  for (const auto& [k, v] : s.seconds) os << " " << k << " " << v << "s";
-  return os.str();
-}
-
-}  // namespace
-
 int run_replay(const RunInputs& in, const ReplayConfig& rc, Communicator& comm) {
-  TrainerConfig cfg = in.train;
-  cfg.epochs = rc.epochs;  // the objective's beta schedule spans the replay epochs
-  if (cfg.model != "toy2d")
-    throw ConfigError(cat("model.path: '", cfg.model, "' is not a supported model for replay (expected toy2d)"));
-  auto world = make_toy2d_world(in.toy2d, NoiseSchedule(cfg.schedule), cfg.run.seed);
-  TrajectoryExpect expect;
-  expect.model_id = world->model_id();
-  expect.state_shape = world->state_shape();
-  expect.steps = cfg.sampler.steps;
-  TrajectorySet set(rc.trajectories, expect);  // validates every file, naming it in errors
-  const auto all_rewards = set.rewards();
+  // Every file is checked against the configured world before any model is built: a file of another model,
+  // state shape or step count is refused naming the file and the field.
+  TrajectorySet set(rc.trajectories, expected_trajectories(in));
   log::info(cat("replay: ", set.rows(), " stored trajectories in ", set.files().size(), " file(s) matching '",
-                rc.trajectories, "', sampling ", rc.sampling, ", ", rc.batch, " rows per epoch and rank"));
-
-  const fs::path dir(rc.dir);
-  if (comm.rank() == 0) {
-    fs::create_directories(dir);
-    std::ofstream(dir / "config.ini") << in.resolved_config;
-  }
-  comm.barrier();
-  Trainer trainer(cfg, *world, comm);
-  if (!rc.init.empty()) {
-    const int next = restore_state(trainer, checkpoint::read(rc.init));
-    log::info(cat("replay: starting from ", rc.init, " (saved before epoch ", next + 1, ", optimiser step ",
-                  trainer.steps(), ")"));
-  }
-  std::unique_ptr<MetricsWriter> metrics;
-  if (comm.rank() == 0) metrics = std::make_unique<MetricsWriter>(dir.string());
-  for (int epoch = 0; epoch < rc.epochs; ++epoch) {
-    Stopwatch sw;
-    trainer.timer().clear();
-    TrajectoryBatch batch;
-    {
-      auto scope = trainer.timer().scope("io");
-      auto gen = make_generator(stream_seed(cfg.run.seed, Purpose::kReplay, epoch, comm.rank()));
-      batch = set.gather(replay_rows(all_rewards, rc, epoch, comm.rank(), comm.size(), gen));
-    }
-    auto stats = trainer.train_on(batch, epoch);
-    trainer.reward_stats(batch, stats);
-    stats.seconds = trainer.timer().all();
-    const double seconds = sw.seconds();
-    log::info(epoch_line(stats, rc.epochs, seconds));
-    if (metrics) {
-      std::map<std::string, double> m = {{"beta", stats.beta},
-                                         {"reward_mean", stats.reward_mean}, {"reward_std", stats.reward_std},
-                                         {"reward_max", stats.reward_max},   {"reward_min", stats.reward_min},
-                                         {"grad_norm_policy", stats.grad_norm_policy},
-                                         {"grad_norm_flow", stats.grad_norm_flow},
-                                         {"trajectories", double(stats.trajectories)},
-                                         {"transitions", double(stats.transitions)},
-                                         {"seconds", seconds}};
-      for (const auto& [k, v] : stats.loss) m[k] = v;
-      for (const auto& [k, v] : stats.seconds) m["seconds_" + k] = v;
-      metrics->write(epoch + 1, m);
-    }
-  }
-  if (comm.rank() == 0) {
-    TensorMap params;
-    for (const auto& [name, t] : trainer.trainables()) params[name] = t.detach().to(at::kFloat).contiguous();
-    write_safetensors((dir / "params-final.safetensors").string(), params);
-  }
-  return 0;
+                rc.trajectories, "', sampling ", rc.sampling, ", ", rc.batch, " rows per epoch and rank; beta over ",
+                in.train.epochs, " epochs (train.epochs, ", in.train.objective.anneal, ")"));
+  auto world = make_world(in);
+  Trainer trainer(in.train, *world, comm);
+  auto source = make_stored_source(trainer, set, rc, comm);
+  LoopConfig lc;
+  lc.dir = rc.dir;
+  lc.label = "replay epoch";
+  lc.epochs = rc.epochs;
+  lc.run = in.train.run;
+  lc.init = rc.init;
+  return run_loop(lc, trainer, *world, *source, comm, in.resolved_config);
 }
 
 }  // namespace dagalign

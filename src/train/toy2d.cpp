@@ -129,12 +129,13 @@ class Toy2dReward : public Reward {
 
 class Toy2dWorld : public World {
  public:
-  Toy2dWorld(const Toy2dConfig& cfg, const NoiseSchedule& schedule, uint64_t seed)
-      : seeded_(seed_init(seed)), cfg_(cfg), policy_(mlp(cfg)), flow_(mlp(cfg)), reward_(cfg) {
-    pretrain_toy2d(policy_, cfg, schedule, seed);
+  Toy2dWorld(const Toy2dConfig& cfg, const ScheduleConfig& schedule, uint64_t seed)
+      : seeded_(seed_init(seed)), cfg_(cfg), schedule_(schedule), policy_(mlp(cfg)), flow_(mlp(cfg)), reward_(cfg) {
+    pretrain_toy2d(policy_, cfg, NoiseSchedule(schedule), seed);
   }
   std::string model_id() const override { return "toy2d"; }
   std::vector<int64_t> state_shape() const override { return {2}; }
+  const ScheduleConfig& schedule() const override { return schedule_; }
   EpsModel& policy() override { return policy_; }
   FlowModel& flow() override { return flow_; }
   PromptBatch prompts(const std::vector<uint64_t>& seeds) override {
@@ -160,6 +161,7 @@ class Toy2dWorld : public World {
   }
   bool seeded_;  // first member: seeds before the modules below are initialised
   Toy2dConfig cfg_;
+  ScheduleConfig schedule_;
   ToyEps policy_;
   ToyFlow flow_;
   Toy2dReward reward_;
@@ -167,7 +169,7 @@ class Toy2dWorld : public World {
 
 }  // namespace
 
-std::unique_ptr<World> make_toy2d_world(const Toy2dConfig& cfg, const NoiseSchedule& schedule, uint64_t seed) {
+std::unique_ptr<World> make_toy2d_world(const Toy2dConfig& cfg, const ScheduleConfig& schedule, uint64_t seed) {
   return std::make_unique<Toy2dWorld>(cfg, schedule, seed);
 }
 

@@ -55,6 +55,9 @@ void TrainerConfig::add_to(Config& c) {
       .add("train.beta2", &adam.beta2, adam.beta2, "AdamW beta2")
       .add("train.adam_eps", &adam.eps, adam.eps, "AdamW epsilon")
       .add("train.weight_decay", &adam.weight_decay, adam.weight_decay, "AdamW decoupled weight decay")
+      .add("train.replay_fraction", &replay_fraction, replay_fraction,
+           "share of each update's trajectories drawn from this rank's stored trajectories of earlier epochs "
+           "(uniform, distinct rows), added to the on-policy ones; in [0, 1), 0: on-policy only")
       .add("train.per_prompt_stats", &per_prompt_stats, per_prompt_stats, "DDPO: per-prompt reward statistics")
       .add("train.stat_buffer", &stat_buffer, stat_buffer, "DDPO: rewards kept per prompt")
       .add("train.stat_min_count", &stat_min_count, stat_min_count, "DDPO: rewards needed before per-prompt statistics apply");
@@ -82,6 +85,10 @@ void TrainerConfig::finalize() {
   if (!(flow_lr >= 0)) throw ConfigError(cat("train.flow_lr must be >= 0 (0: train.lr), found ", flow_lr));
   if (objective.fl_steps < 1) throw ConfigError(cat("train.fl_steps must be >= 1, found ", objective.fl_steps));
   positive("run.checkpoint_every", run.checkpoint_every);
+  if (!(replay_fraction >= 0 && replay_fraction < 1))
+    throw ConfigError(cat("train.replay_fraction must be in [0, 1), found ", replay_fraction));
+  if (replay_fraction > 0 && !run.save_trajectories)
+    throw ConfigError("train.replay_fraction > 0 replays the run's stored trajectories: run.save_trajectories must be true");
   const int per_update = batch_size * grad_accum;
   if (trajectories_per_epoch() % per_update != 0)
     throw ConfigError(cat("sample.batch_size * sample.batches_per_epoch (", trajectories_per_epoch(),

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
 
 #include "dagalign/algo/dag_db.h"
 #include "dagalign/algo/dag_kl.h"
@@ -10,6 +11,7 @@
 #include "dagalign/core/error.h"
 #include "dagalign/core/rng.h"
 #include "dagalign/diffusion/sampler.h"
+#include "dagalign/io/trajectory_store.h"
 
 namespace dagalign {
 
@@ -22,7 +24,7 @@ std::vector<at::Tensor> values(const NamedTensors& named) {
 }  // namespace
 
 Trainer::Trainer(const TrainerConfig& cfg, World& world, Communicator& comm)
-    : cfg_(cfg), world_(world), comm_(comm), schedule_(cfg.schedule), algo_(parse_algorithm(cfg.objective.algorithm)),
+    : cfg_(cfg), world_(world), comm_(comm), schedule_(world.schedule()), algo_(parse_algorithm(cfg.objective.algorithm)),
       tracker_(cfg.stat_buffer, cfg.stat_min_count) {
   trainables_ = world.policy_trainables();
   policy_params_ = values(trainables_);
@@ -42,7 +44,7 @@ Trainer::Trainer(const TrainerConfig& cfg, World& world, Communicator& comm)
   opt_ = std::make_unique<AdamW>(values(trainables_), cfg.adam, lr_scale);
 }
 
-TrajectoryBatch Trainer::sample_epoch(int epoch) {
+TrajectoryBatch Trainer::sample_epoch(int epoch, TrajectoryWriter* store) {
   const int S = cfg_.sample_batch_size, T = cfg_.sampler.steps;
   const int64_t n_local = cfg_.trajectories_per_epoch();
   std::vector<TrajectoryBatch> parts;
@@ -75,12 +77,12 @@ TrajectoryBatch Trainer::sample_epoch(int epoch) {
       part.rewards = r.to(at::kFloat);
     } catch (...) {
       part.rewards = at::full({S}, NAN, at::kFloat);  // the sampled trajectories are still written
-      if (sink_) sink_(part);
+      if (store) store->append(part);
       throw;
     }
-    if (sink_) {
+    if (store) {
       auto scope = timer_.scope("io");
-      sink_(part);
+      store->append(part);
     }
     parts.push_back(std::move(part));
   }
@@ -223,6 +225,51 @@ EpochStats Trainer::train_on(const TrajectoryBatch& batch, int epoch) {
   stats.grad_norm_flow = v[i++] / comm_.size();
   stats.transitions = N * T * comm_.size();
   return stats;
+}
+
+CheckpointData Trainer::state_dict() {
+  CheckpointData c;
+  for (size_t i = 0; i < trainables_.size(); ++i) {
+    const auto& name = trainables_[i].first;
+    c.tensors["params/" + name] = trainables_[i].second.detach().clone();
+    c.tensors["optim/exp_avg/" + name] = opt_->exp_avg()[i].clone();
+    c.tensors["optim/exp_avg_sq/" + name] = opt_->exp_avg_sq()[i].clone();
+    c.tensors["optim/step/" + name] = at::scalar_tensor(opt_->steps()[i], at::kLong);
+  }
+  c.ints["step"] = steps_;
+  nlohmann::json stats = nlohmann::json::array();  // [[prompt, [rewards...]], ...]
+  for (const auto& [prompt, buf] : tracker_.state()) stats.push_back({prompt, std::vector<double>(buf.begin(), buf.end())});
+  c.texts["stat_tracker"] = stats.dump();
+  return c;
+}
+
+void Trainer::load_state_dict(const CheckpointData& c) {
+  at::NoGradGuard no_grad;
+  const auto params = c.under("params");
+  DAG_CHECK(params.size() == trainables_.size(), "checkpoint ", c.source, " holds ", params.size(),
+            " trainable tensors, the model has ", trainables_.size(), " (another algorithm or model?)");
+  for (size_t i = 0; i < trainables_.size(); ++i) {
+    const auto& name = trainables_[i].first;
+    auto copy = [&](const std::string& key, at::Tensor dst) {
+      const auto& src = c.tensor(key);
+      DAG_CHECK(src.sizes() == dst.sizes(), "checkpoint ", c.source, ": ", key, " has shape ", src.sizes(),
+                ", the model expects ", dst.sizes(), " (a checkpoint of another model or configuration?)");
+      dst.copy_(src);
+    };
+    copy("params/" + name, trainables_[i].second);
+    copy("optim/exp_avg/" + name, opt_->exp_avg()[i]);
+    copy("optim/exp_avg_sq/" + name, opt_->exp_avg_sq()[i]);
+    // Checkpoints before per-parameter steps hold one count for all (adam_step).
+    const std::string step = "optim/step/" + name;
+    opt_->steps()[i] = c.tensors.count(step) ? c.tensor(step).item<int64_t>() : c.int_attr("adam_step");
+  }
+  steps_ = c.int_attr("step");
+  std::map<std::string, std::deque<double>> stats;
+  for (const auto& entry : nlohmann::json::parse(c.text("stat_tracker"))) {
+    auto vals = entry.at(1).get<std::vector<double>>();
+    stats[entry.at(0).get<std::string>()] = std::deque<double>(vals.begin(), vals.end());
+  }
+  tracker_.restore(std::move(stats));
 }
 
 void Trainer::optimiser_step(EpochStats& stats) {

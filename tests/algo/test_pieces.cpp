@@ -109,3 +109,35 @@ TEST(AdamW, LrScaleMatchesLibTorchParameterGroups) {
   EXPECT_LT((a->bias - b->bias).abs().max().item<double>(), 1e-6);
   EXPECT_THROW(AdamW(a->parameters(), cfg, {1.0}), dagalign::Error);
 }
+
+// A parameter at lr scale 0 (the policy during train.flow_warmup_epochs) keeps its value, its moments and its
+// step count: after 3 frozen steps and 4 real ones it equals LibTorch's AdamW that saw no gradient for it
+// (grad undefined) in the first 3 steps and so took its first step with the fourth.
+TEST(AdamW, ZeroLrScaleFreezesValueMomentsAndStep) {
+  auto [a, b] = twin_layers(2);
+  AdamWConfig cfg{1e-2, 0.9, 0.99, 1e-8, 0.05};
+  AdamW ours(a->parameters(), cfg);  // weight, bias
+  torch::optim::AdamW ref(b->parameters(), ref_options(1e-2));
+  const auto w0 = a->weight.detach().clone();
+  for (int step = 0; step < 7; ++step) {
+    const bool frozen = step < 3;
+    ours.set_lr_scale(0, frozen ? 0.0 : 1.0);
+    auto x = at::randn({8, 4});
+    for (auto* m : {&a, &b}) {
+      for (auto& p : (*m)->parameters()) p.mutable_grad() = at::Tensor();
+      (*m)->forward(x).pow(2).sum().backward();
+    }
+    if (frozen) b->weight.mutable_grad() = at::Tensor();
+    ours.step();
+    ref.step();
+    if (frozen) {
+      EXPECT_TRUE(a->weight.equal(w0)) << "step " << step;
+      EXPECT_EQ(ours.exp_avg()[0].abs().max().item<double>(), 0.0) << "step " << step;
+      EXPECT_EQ(ours.steps()[0], 0);
+    }
+  }
+  EXPECT_EQ(ours.steps(), (std::vector<int64_t>{4, 7}));
+  EXPECT_LT((a->weight - b->weight).abs().max().item<double>(), 1e-6);
+  EXPECT_LT((a->bias - b->bias).abs().max().item<double>(), 1e-6);
+  EXPECT_GT((a->weight - w0).abs().max().item<double>(), 1e-3);  // it did move after the warm-up
+}

@@ -83,3 +83,12 @@ TEST(ConfigErrors, CommandLineOverridesFile) {
   EXPECT_NE(r.output.find("lr = 0.25"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("lr = 0.5"), std::string::npos) << r.output;
 }
+
+TEST(ConfigErrors, PositionalArgumentIsAnError) {
+  // `dagalign train x.ini` (without --config) must not run 100 default epochs
+  for (const char* cmd : {"train run.ini", "replay run.ini", "sample run.ini"}) {
+    auto r = run(cmd);
+    EXPECT_EQ(r.code, 2) << cmd << "\n" << r.output;
+    EXPECT_NE(r.output.find("--config FILE"), std::string::npos) << cmd << "\n" << r.output;
+  }
+}

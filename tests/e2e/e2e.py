@@ -166,7 +166,8 @@ def case_resume_metrics(exe, work):
 
 
 def replay_cmd(exe, run_dir, pattern, *extra):
-    return [exe, "replay", "--config", CONFIG, *tiny(extra), "--trajectories", pattern, "--run.dir", run_dir, *extra]
+    """Replay configured by the run's own resolved config.ini (its beta schedule included)."""
+    return [exe, "replay", "--config", os.path.join(run_dir, "config.ini"), "--trajectories", pattern, *extra]
 
 
 def case_replay(exe, work):

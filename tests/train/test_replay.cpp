@@ -11,7 +11,6 @@
 #include "dagalign/core/error.h"
 #include "dagalign/io/trajectory_store.h"
 #include "dagalign/train/replay.h"
-#include "dagalign/train/state.h"
 #include "toy2d_fixture.h"
 
 using dagalign::testing::Toy2dRun;
@@ -42,15 +41,13 @@ TEST(Replay, StoredEpochReproducesTheOnPolicyObjective) {
       meta.steps = a.train.sampler.steps;
       meta.algorithm = algo;
       dagalign::TrajectoryWriter w(file, meta);
-      a.trainer->set_batch_sink([&w](const dagalign::TrajectoryBatch& b) { w.append(b); });
-      auto batch = a.trainer->sample_epoch(1);
+      auto batch = a.trainer->sample_epoch(1, &w);
       w.close();
-      a.trainer->set_batch_sink({});
-      auto saved = dagalign::capture_state(*a.trainer, 1, "");
+      auto saved = a.trainer->state_dict();
       auto online = a.trainer->train_on(batch, 1);
       auto p_online = params(a);
 
-      EXPECT_EQ(dagalign::restore_state(*a.trainer, saved), 1);
+      a.trainer->load_state_dict(saved);
       dagalign::TrajectoryExpect expect{a.world->model_id(), a.world->state_shape(), a.train.sampler.steps};
       auto stored = dagalign::read_trajectories(file, expect);
       ASSERT_EQ(stored.size(), batch.size());
@@ -133,10 +130,8 @@ TEST(Replay, MixingAppendsDistinctStoredRowsOfEarlierSegments) {
     meta.model_id = a.world->model_id();
     meta.steps = a.train.sampler.steps;
     dagalign::TrajectoryWriter w(dagalign::trajectory_segment_path(dir.string(), 0, 0), meta);
-    a.trainer->set_batch_sink([&w](const dagalign::TrajectoryBatch& b) { w.append(b); });
-    seg0 = a.trainer->sample_epoch(0);
+    seg0 = a.trainer->sample_epoch(0, &w);
     w.close();
-    a.trainer->set_batch_sink({});
   }
   auto fresh = a.trainer->sample_epoch(1);
   const int64_t N = fresh.size(), U = a.train.batch_size * a.train.grad_accum;  // 32, 16

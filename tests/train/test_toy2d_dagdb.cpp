@@ -64,6 +64,14 @@ TEST(Toy2dDagDb, FlowWarmupEpochsFreezeThePolicy) {
   run.train_epochs(2);
   EXPECT_FALSE(changed(policy0, run.world->policy_trainables()));
   EXPECT_TRUE(changed(flow0, run.world->flow_trainables()));
+  // Nor did the policy's AdamW state move: its first step after the warm-up is Adam's first step.
+  const auto state = run.trainer->state_dict();
+  for (const auto& [name, t] : run.world->policy_trainables()) {
+    EXPECT_EQ(state.tensor("optim/exp_avg/" + name).abs().max().item<double>(), 0.0) << name;
+    EXPECT_EQ(state.tensor("optim/exp_avg_sq/" + name).abs().max().item<double>(), 0.0) << name;
+    EXPECT_EQ(state.tensor("optim/step/" + name).item<int64_t>(), 0) << name;
+  }
+  for (const auto& [name, t] : run.world->flow_trainables()) EXPECT_EQ(state.tensor("optim/step/" + name).item<int64_t>(), 2);
   run.trainer->train_on(run.trainer->sample_epoch(2), 2);
   EXPECT_TRUE(changed(policy0, run.world->policy_trainables()));
 }

@@ -30,7 +30,7 @@ struct Toy2dRun {
     if (!overrides.empty()) c.parse_ini_text(overrides, "overrides");
     c.parse_ini_text(ini, "test.ini");
     train.finalize();
-    world = make_toy2d_world(toy, NoiseSchedule(train.schedule), train.run.seed);
+    world = make_toy2d_world(toy, train.schedule, train.run.seed);
     trainer = std::make_unique<Trainer>(train, *world, *comm);
   }
   // trace > 0: print the binned TV to the target every `trace` epochs.

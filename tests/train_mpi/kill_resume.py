@@ -41,15 +41,15 @@ def run(cmd, expect=0):
     return p.stdout
 
 
-def interrupt(cmd, after, delay, sig):
-    """Starts cmd in its own process group; after the log line of epoch `after` (0: from the start) and
-    `delay` seconds, sends `sig` to the whole group. Returns (exit code, output)."""
+def interrupt(cmd, after, delay, sig, label="epoch"):
+    """Starts cmd in its own process group; after the log line of epoch `after` (0: from the start; lines
+    starting with `label`) and `delay` seconds, sends `sig` to the whole group. Returns (exit code, output)."""
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     out = []
     if after:
         for line in p.stdout:
             out.append(line)
-            if line.startswith(f"epoch {after}/"):
+            if line.startswith(f"{label} {after}/"):
                 break
     time.sleep(delay)
     try:

@@ -33,6 +33,9 @@ class Config {
   // Parses one INI text, as if it were a --config file named `name` (for tests and stored configs).
   void parse_ini_text(const std::string& text, const std::string& name);
 
+  // --check was given: the command validates its configuration, prints it resolved and exits 0.
+  bool check_only() const { return check_; }
+
   std::string help() const;
   // The resolved configuration as INI text, every key with its value, grouped by section.
   std::string resolved() const;
@@ -52,6 +55,7 @@ class Config {
   boost::program_options::options_description desc_;
   std::vector<std::pair<std::string, std::function<std::string()>>> printers_;
   std::vector<std::string> files_;
+  bool check_ = false;
   std::shared_ptr<void> state_;  // the variables_map being filled, kept opaque for compile time
 };
 

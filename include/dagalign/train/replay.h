@@ -55,9 +55,11 @@ std::vector<int64_t> replay_rows(const at::Tensor& rewards, const ReplayConfig& 
 TrajectoryBatch mix_stored_rows(const TrajectoryBatch& fresh, const std::string& run_dir, int64_t epoch, int rank,
                                 double fraction, int64_t per_update, uint64_t seed, const TrajectoryExpect& expect);
 
-// The replay run: starts from replay.init if given, validates the files against the configured world (model id, state shape, steps),
-// trains replay.epochs epochs, writes config.ini, metrics.{jsonl,h5} and params-final.safetensors in
-// replay.dir. Returns the exit code.
+// `dagalign replay`: the training loop (train/loop.h) on rows of stored files, in replay.dir, with
+// checkpoints, resume (run.resume) and preemption as `dagalign train`. Every file is validated against the
+// configured world (model id, state shape, steps) before any model is built. Starts from replay.init if
+// given. The objective's beta schedule is the configuration's (train.epochs, train.anneal: a stored run's
+// own config.ini gives its schedule), not stretched over replay.epochs. Returns the exit code.
 int run_replay(const RunInputs& in, const ReplayConfig& rc, Communicator& comm);
 
 }  // namespace dagalign

@@ -43,6 +43,7 @@ double total_variation(const at::Tensor& p, const at::Tensor& q);
 // Pretrains the eps MLP on the base data with the standard eps-prediction loss (deterministic in seed).
 void pretrain_toy2d(ToyEps& model, const Toy2dConfig& cfg, const NoiseSchedule& schedule, uint64_t seed);
 
-std::unique_ptr<World> make_toy2d_world(const Toy2dConfig& cfg, const NoiseSchedule& schedule, uint64_t seed);
+// The world with the schedule.* keys' schedule (the MLP is pretrained under it).
+std::unique_ptr<World> make_toy2d_world(const Toy2dConfig& cfg, const ScheduleConfig& schedule, uint64_t seed);
 
 }  // namespace dagalign

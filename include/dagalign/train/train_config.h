@@ -42,6 +42,7 @@ struct TrainerConfig {
   double flow_lr = 0;                     // AdamW lr of the flow network; 0: adam.lr (as DAG's code)
   int flow_warmup_epochs = 0;             // DAG: the first epochs train the flow only (policy lr 0)
   ObjectiveConfig objective;
+  double replay_fraction = 0;             // share of each update from earlier epochs' stored trajectories
   bool per_prompt_stats = true;           // DDPO advantages from per-prompt statistics
   int stat_buffer = 16, stat_min_count = 16;
 

@@ -1,6 +1,7 @@
 #pragma once
-// The training loop: each epoch samples trajectories on every rank, scores them, then trains the chosen
-// objective on all their transitions (on-policy), averaging gradients over ranks once per optimiser step.
+// One rank's trainer: samples and scores an epoch's trajectories, and trains the chosen objective on every
+// transition of a batch (sampled or stored), averaging gradients over ranks once per optimiser step. The
+// loop around it is train/loop.h.
 #include <functional>
 #include <map>
 #include <memory>
@@ -12,10 +13,13 @@
 #include "dagalign/core/timer.h"
 #include "dagalign/dist/communicator.h"
 #include "dagalign/dist/flat_grads.h"
+#include "dagalign/io/checkpoint.h"
 #include "dagalign/train/train_config.h"
 #include "dagalign/train/world.h"
 
 namespace dagalign {
+
+class TrajectoryWriter;
 
 struct EpochStats {
   int epoch = 0;
@@ -32,22 +36,26 @@ class Trainer {
  public:
   Trainer(const TrainerConfig& cfg, World& world, Communicator& comm);
 
-  // Samples this rank's trajectories of `epoch` and scores them (rewards, prompts, seeds filled in).
-  TrajectoryBatch sample_epoch(int epoch);
+  // Samples this rank's trajectories of `epoch` and scores them (rewards, prompts, seeds filled in). With a
+  // store, each sampling batch is appended to it as soon as it is scored (unscored, NaN rewards, when the
+  // reward fails, before the error propagates).
+  TrajectoryBatch sample_epoch(int epoch, TrajectoryWriter* store = nullptr);
   // Trains the objective on a batch of this rank's trajectories (every transition once); returns stats.
   EpochStats train_on(const TrajectoryBatch& batch, int epoch);
   // Reward statistics over all ranks into stats.
   void reward_stats(const TrajectoryBatch& batch, EpochStats& stats);
 
+  // The state a resumed run needs to continue bitwise (docs/hdf5-schema.md, checkpoints): params/<name>,
+  // optim/exp_avg/<name>, optim/exp_avg_sq/<name>, optim/step/<name> (AdamW's per-parameter step), the
+  // optimiser-step counter "step" (the policy version) and DDPO's per-prompt statistics. No generator
+  // state: every random stream is a function of (seed, purpose, epoch, trajectory) (core/rng.h).
+  CheckpointData state_dict();
+  // Restores state_dict()'s entries; errors name the checkpoint (c.source) and the tensor.
+  void load_state_dict(const CheckpointData& c);
+
   const NamedTensors& trainables() const { return trainables_; }
-  AdamW& optimizer() { return *opt_; }
-  PerPromptStatTracker& stat_tracker() { return tracker_; }
   const NoiseSchedule& schedule() const { return schedule_; }
   int64_t steps() const { return steps_; }
-  void set_steps(int64_t k) { steps_ = k; }
-  // Called with every sampled batch as soon as it is scored (the trajectory store); also with an
-  // unscored batch (NaN rewards) when the reward fails, before the error propagates.
-  void set_batch_sink(std::function<void(const TrajectoryBatch&)> sink) { sink_ = std::move(sink); }
   const TrainerConfig& config() const { return cfg_; }
   PhaseTimer& timer() { return timer_; }
 
@@ -67,7 +75,6 @@ class Trainer {
   std::vector<at::Tensor> policy_params_, flow_params_;
   std::unique_ptr<FlatGrads> grads_;
   std::unique_ptr<AdamW> opt_;
-  std::function<void(const TrajectoryBatch&)> sink_;
   PerPromptStatTracker tracker_;
   PhaseTimer timer_;
   int64_t steps_ = 0;

@@ -1,7 +1,8 @@
 #pragma once
-// A "world" bundles what the trainer needs of a model family: the policy (eps-model) and flow network,
-// prompts and their conditioning, the decoder from final states to reward inputs, and the reward.
-// Implementations: the 2-D world (toy2d) and text-to-image diffusers models.
+// A "world" bundles what the trainer needs of a model family: the policy (eps-model) and flow network, the
+// noise schedule the model was trained with, prompts and their conditioning, the decoder from final states
+// to reward inputs, and the reward. Implementations: the 2-D world (toy2d) and text-to-image diffusers
+// folders; train/run.h's make_world() is the one place that names them (the loop never does).
 #include <memory>
 #include <string>
 #include <utility>
@@ -28,6 +29,8 @@ class World {
   virtual ~World() = default;
   virtual std::string model_id() const = 0;
   virtual std::vector<int64_t> state_shape() const = 0;
+  // The noise schedule of the model: a diffusers folder's scheduler/, or the schedule.* keys (toy2d).
+  virtual const ScheduleConfig& schedule() const = 0;
   virtual EpsModel& policy() = 0;
   virtual FlowModel& flow() = 0;
   // One prompt per seed (each trajectory's prompt depends only on its own seed).
@@ -40,16 +43,14 @@ class World {
   virtual NamedTensors policy_trainables() = 0;
   virtual NamedTensors flow_trainables() = 0;
 
-  // The noise schedule the model was trained with (a diffusers folder's scheduler/), or nullptr when the
-  // config's schedule.* keys apply (toy2d).
-  virtual const ScheduleConfig* schedule() const { return nullptr; }
   // Every prompt prompts() draws from (empty for an unconditional world): the before/after sample grids
   // pick from it.
   virtual std::vector<std::string> prompt_list() const { return {}; }
   // Conditioning of the given prompts, as prompts() returns it for its own draws.
   virtual PromptBatch encode(const std::vector<std::string>& prompts) { return {prompts, {}, {}}; }
-  // Model-specific files at the end of a run (rank 0), e.g. the LoRA adapters as lora-final.safetensors.
-  virtual void write_final(const std::string& run_dir) {}
+  // The policy in the model family's own format beside a checkpoint or at the end of a run, e.g. the LoRA
+  // adapters as a diffusers/peft safetensors file; returns false when the world has no such format (toy2d).
+  virtual bool export_policy(const std::string& path) { return false; }
 };
 
 }  // namespace dagalign

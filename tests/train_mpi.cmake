@@ -21,9 +21,8 @@ foreach(ranks 1 2)
   add_test(NAME ${name}
            COMMAND /usr/bin/python3 ${CMAKE_CURRENT_SOURCE_DIR}/train_mpi/kill_resume.py $<TARGET_FILE:dagalign>
                    $<TARGET_FILE:compare_params> ${MPIEXEC_EXECUTABLE} ${CMAKE_CURRENT_BINARY_DIR}/${name} ${ranks} ${ranks} 4)
-  set_tests_properties(${name} PROPERTIES LABELS "mpi" TIMEOUT 600 ENVIRONMENT "${DAGALIGN_MPI_ENV}")
+  set_tests_properties(${name} PROPERTIES LABELS "mpi;rounding" TIMEOUT 600 ENVIRONMENT "${DAGALIGN_MPI_ENV}")
 endforeach()
-set_tests_properties(mpi.replay_tiny-shapes_2rank PROPERTIES LABELS "mpi;rounding")
 # Replay on the tiny text-to-image model, 1 and 2 ranks: a stored epoch replayed from the checkpoint before it
 # equals the on-policy epoch (DAG-DB, DAG-KL, DDPO); replay preempted and resumed equals an uninterrupted one.
 foreach(ranks 1 2)

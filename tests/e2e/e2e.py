@@ -14,6 +14,7 @@ cases:
   errors             replay of a glob matching nothing, a truncated file, a file of another model, of other
                      steps, of another schema version, without a dataset: non-zero exit, message naming the file
   resume_metrics     metrics.jsonl of a resumed run holds every epoch once
+  mix                train.replay_fraction: 0 == on-policy bitwise, 0.5 doubles the trained rows, exact resume
   io_share           prints the share of epoch time spent in I/O (metrics seconds_io / seconds)
 """
 import filecmp
@@ -265,6 +266,33 @@ def case_errors(exe, work):
     expect_error(replay_cmd(exe, d, missing), missing, "rewards")
 
 
+def case_mix(exe, work):
+    """train.replay_fraction: 0 is the on-policy run bit for bit; 0.5 trains each epoch after the first on as many
+    stored rows of earlier epochs as fresh ones (twice the transitions), reports the fresh rows' reward, and
+    resumes exactly (2 epochs + resume to 3 == 3 epochs)."""
+    ref, zero = os.path.join(work, "on-policy"), os.path.join(work, "fraction-0")
+    run(train_cmd(exe, ref, 2))
+    run(train_cmd(exe, zero, 2, "--train.replay_fraction", "0"))
+    assert filecmp.cmp(os.path.join(ref, "params-final.safetensors"), os.path.join(zero, "params-final.safetensors"),
+                       shallow=False), "replay_fraction 0 differs from the on-policy run"
+    mixed, resumed = os.path.join(work, "fraction-0.5"), os.path.join(work, "fraction-0.5-resumed")
+    run(train_cmd(exe, mixed, 3, "--train.replay_fraction", "0.5"))
+    m = [json.loads(l) for l in open(os.path.join(mixed, "metrics.jsonl"))]
+    n = BATCH * BATCHES
+    assert [int(x["trajectories"]) for x in m] == [n] * 3, m
+    assert int(m[1]["transitions"]) == 2 * int(m[0]["transitions"]) == int(m[2]["transitions"]), m
+    on = [json.loads(l) for l in open(os.path.join(ref, "metrics.jsonl"))]
+    # epoch 1 has nothing stored before it: the on-policy update; epoch 2 trains other rows, its fresh ones the same
+    assert on[0]["loss"] == m[0]["loss"] and on[1]["reward_mean"] == m[1]["reward_mean"], (on[:2], m[:2])
+    assert on[1]["loss"] != m[1]["loss"], "epoch 2 trained no stored rows"
+    run(train_cmd(exe, resumed, 2, "--train.replay_fraction", "0.5"))
+    run(train_cmd(exe, resumed, 3, "--train.replay_fraction", "0.5"))
+    assert filecmp.cmp(os.path.join(mixed, "params-final.safetensors"),
+                       os.path.join(resumed, "params-final.safetensors"), shallow=False), "mixed run resumed differs"
+    print(f"replay_fraction 0 == on-policy; 0.5: transitions per epoch {[int(x['transitions']) for x in m]}, "
+          "3 epochs == 2 + resumed 1 (byte-identical parameters)")
+
+
 def case_io_share(exe, work):
     d = os.path.join(work, "io")
     run(train_cmd(exe, d, 10))
@@ -292,6 +320,8 @@ def main():
         case_replay(exe, work)
     elif case == "replay_mpi":
         case_replay_mpi(exe, work, sys.argv[4])
+    elif case == "mix":
+        case_mix(exe, work)
     elif case == "errors":
         case_errors(exe, work)
     elif case == "io_share":

@@ -69,7 +69,7 @@ def same(compare, ref, d, what):
     a, b = os.path.join(ref, "params-final.safetensors"), os.path.join(d, "params-final.safetensors")
     if not filecmp.cmp(a, b, shallow=False):
         diff = subprocess.run([compare, a, b, "0"], stdout=subprocess.PIPE, text=True).stdout.strip()
-        sys.exit(f"FAIL: {what}: resumed parameters differ from the uninterrupted run: {diff}")
+        sys.exit(f"FAIL: {what}: parameters differ: {diff}")
 
 
 def main():
@@ -101,7 +101,7 @@ def main():
         out = run(cmd)
         resumed = "resumed from" in out
         resumed_from_checkpoint += resumed
-        same(compare, ref, d, f"trial {k}")
+        same(compare, ref, d, f"trial {k}, resumed vs uninterrupted")
         print(f"trial {k}: {what}; {'resumed from a checkpoint' if resumed else 'started afresh'}, "
               f"parameters identical")
         shutil.rmtree(d)

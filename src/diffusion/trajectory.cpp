@@ -6,47 +6,58 @@
 
 namespace dagalign {
 
-namespace {
-// Applies f to each tensor field pair (out, in...) — one list of fields, so slice and cat cannot drift.
-template <class F>
-void each_field(TrajectoryBatch& out, const std::vector<const TrajectoryBatch*>& in, F&& f) {
-  auto fields = [](auto& b) {
-    return std::vector<decltype(&b.latents)>{&b.latents, &b.timesteps, &b.log_pf,     &b.log_pb,
-                                             &b.eps,     &b.rewards,   &b.cond,       &b.prompt_ids,
-                                             &b.seeds,   &b.policy_version, &b.images};
+const std::vector<TrajectoryField>& trajectory_fields() {
+  static const std::vector<TrajectoryField> f = {
+      {"latents", &TrajectoryBatch::latents, at::kFloat, true, true},
+      {"timesteps", &TrajectoryBatch::timesteps, at::kLong, false, true},
+      {"log_pf", &TrajectoryBatch::log_pf, at::kFloat, false, true},
+      {"log_pb", &TrajectoryBatch::log_pb, at::kFloat, false, true},
+      {"eps", &TrajectoryBatch::eps, at::kFloat, true, false},
+      {"rewards", &TrajectoryBatch::rewards, at::kFloat, false, true},
+      {"cond", &TrajectoryBatch::cond, at::kFloat, true, false},
+      {"prompt_ids", &TrajectoryBatch::prompt_ids, at::kLong, false, false},
+      {"seed", &TrajectoryBatch::seeds, at::kLong, false, true},
+      {"policy_version", &TrajectoryBatch::policy_version, at::kLong, false, true},
+      {"images", &TrajectoryBatch::images, at::kByte, false, false},
   };
-  auto dst = fields(out);
-  std::vector<std::vector<const at::Tensor*>> src(dst.size());
-  for (const auto* b : in) {
-    auto s = fields(*b);
-    for (size_t i = 0; i < s.size(); ++i) src[i].push_back(s[i]);
-  }
-  for (size_t i = 0; i < dst.size(); ++i) f(*dst[i], src[i]);
+  return f;
 }
-}  // namespace
 
 TrajectoryBatch TrajectoryBatch::slice(int64_t begin, int64_t end) const {
   TrajectoryBatch out;
-  each_field(out, {this}, [&](at::Tensor& o, const std::vector<const at::Tensor*>& s) {
-    if (s[0]->defined()) o = s[0]->slice(0, begin, end);
-  });
+  for (const auto& f : trajectory_fields())
+    if ((this->*f.member).defined()) out.*f.member = (this->*f.member).slice(0, begin, end);
   out.prompts.assign(prompts.begin() + std::min<int64_t>(begin, prompts.size()),
                      prompts.begin() + std::min<int64_t>(end, prompts.size()));
   return out;
 }
 
+TrajectoryBatch TrajectoryBatch::select(const at::Tensor& idx) const {
+  TrajectoryBatch out;
+  for (const auto& f : trajectory_fields())
+    if ((this->*f.member).defined()) out.*f.member = (this->*f.member).index_select(0, idx);
+  auto rows = idx.contiguous();
+  for (int64_t i = 0; i < rows.numel(); ++i) out.prompts.push_back(prompts.at(size_t(rows.data_ptr<int64_t>()[i])));
+  return out;
+}
+
 TrajectoryBatch TrajectoryBatch::cat(const std::vector<TrajectoryBatch>& parts) {
   TrajectoryBatch out;
-  std::vector<const TrajectoryBatch*> ptrs;
-  for (const auto& p : parts) ptrs.push_back(&p);
-  each_field(out, ptrs, [&](at::Tensor& o, const std::vector<const at::Tensor*>& s) {
+  if (parts.empty()) return out;
+  for (const auto& f : trajectory_fields()) {
     std::vector<at::Tensor> ts;
-    for (const auto* t : s) if (t->defined()) ts.push_back(*t);
-    if (ts.empty()) return;
-    DAG_CHECK(ts.size() == s.size(), "TrajectoryBatch::cat: a field is present in some parts and absent in others");
-    o = at::cat(ts);
-  });
-  for (const auto& p : parts) out.prompts.insert(out.prompts.end(), p.prompts.begin(), p.prompts.end());
+    for (const auto& p : parts) {
+      if ((p.*f.member).defined() != (parts[0].*f.member).defined())
+        throw Error(dagalign::cat("concatenating trajectory batches: field ", f.name, " present in some and absent in others"));
+      if ((p.*f.member).defined()) ts.push_back(p.*f.member);
+    }
+    if (!ts.empty()) out.*f.member = at::cat(ts, 0);
+  }
+  for (const auto& p : parts) {
+    if (p.prompts.size() != size_t(p.size()))
+      throw Error(dagalign::cat("concatenating trajectory batches: ", p.prompts.size(), " prompts for ", p.size(), " rows"));
+    out.prompts.insert(out.prompts.end(), p.prompts.begin(), p.prompts.end());
+  }
   return out;
 }
 

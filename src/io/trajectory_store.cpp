@@ -19,33 +19,6 @@
 namespace dagalign {
 namespace {
 
-// The numeric fields of TrajectoryBatch and how they are stored. `floaty` fields follow the float16
-// option; `required` ones must be defined in every batch and present in every file.
-struct Field {
-  const char* name;  // dataset name
-  at::Tensor TrajectoryBatch::*member;
-  at::ScalarType read_type;  // dtype the reader returns (TrajectoryBatch's documented dtype)
-  bool floaty;
-  bool required;
-};
-
-const std::vector<Field>& fields() {
-  static const std::vector<Field> f = {
-      {"latents", &TrajectoryBatch::latents, at::kFloat, true, true},
-      {"timesteps", &TrajectoryBatch::timesteps, at::kLong, false, true},
-      {"log_pf", &TrajectoryBatch::log_pf, at::kFloat, false, true},
-      {"log_pb", &TrajectoryBatch::log_pb, at::kFloat, false, true},
-      {"eps", &TrajectoryBatch::eps, at::kFloat, true, false},
-      {"rewards", &TrajectoryBatch::rewards, at::kFloat, false, true},
-      {"cond", &TrajectoryBatch::cond, at::kFloat, true, false},
-      {"prompt_ids", &TrajectoryBatch::prompt_ids, at::kLong, false, false},
-      {"seed", &TrajectoryBatch::seeds, at::kLong, false, true},
-      {"policy_version", &TrajectoryBatch::policy_version, at::kLong, false, true},
-      {"images", &TrajectoryBatch::images, at::kByte, false, false},
-  };
-  return f;
-}
-
 const char* kPrompts = "prompts";
 
 std::string shape_str(const std::vector<int64_t>& s) {
@@ -65,22 +38,12 @@ std::string utc_now() {
   throw Error(cat("HDF5 file ", path, (dataset.empty() ? "" : ", dataset " + dataset), ": ", what));
 }
 
-bool stored(const Field& f, const TrajectoryStoreOptions& o) {
+bool stored(const TrajectoryField& f, const TrajectoryStoreOptions& o) {
   std::string n = f.name;
   if (n == "eps") return o.eps;
   if (n == "cond") return o.cond;
   if (n == "images") return o.images;
   return true;
-}
-
-// Rows of every field selected by idx (int64 tensor of row indices).
-TrajectoryBatch select_rows(const TrajectoryBatch& b, const at::Tensor& idx) {
-  TrajectoryBatch r;
-  for (const auto& f : fields())
-    if ((b.*f.member).defined()) r.*f.member = (b.*f.member).index_select(0, idx);
-  auto acc = idx.accessor<int64_t, 1>();
-  for (int64_t i = 0; i < idx.size(0); ++i) r.prompts.push_back(b.prompts.at(size_t(acc[i])));
-  return r;
 }
 
 }  // namespace
@@ -89,26 +52,6 @@ std::string trajectory_segment_path(const std::string& run_dir, int64_t segment,
   char name[64];
   std::snprintf(name, sizeof name, "seg-%06lld.rank-%03lld.h5", (long long)segment, (long long)rank);
   return (std::filesystem::path(run_dir) / "trajectories" / name).string();
-}
-
-TrajectoryBatch concat_batches(const std::vector<TrajectoryBatch>& parts) {
-  TrajectoryBatch r;
-  if (parts.empty()) return r;
-  for (const auto& f : fields()) {
-    std::vector<at::Tensor> ts;
-    for (const auto& p : parts) {
-      if ((p.*f.member).defined() != (parts[0].*f.member).defined())
-        throw Error(cat("concatenating trajectory batches: field ", f.name, " present in some and absent in others"));
-      if ((p.*f.member).defined()) ts.push_back(p.*f.member);
-    }
-    if (!ts.empty()) r.*f.member = at::cat(ts, 0);
-  }
-  for (const auto& p : parts) {
-    if (p.prompts.size() != size_t(p.size()))
-      throw Error(cat("concatenating trajectory batches: ", p.prompts.size(), " prompts for ", p.size(), " rows"));
-    r.prompts.insert(r.prompts.end(), p.prompts.begin(), p.prompts.end());
-  }
-  return r;
 }
 
 // ------------------------------------------------------------------------------------------- writer
@@ -123,10 +66,10 @@ struct TrajectoryWriter::Impl {
   int64_t rows = 0;
 
   void create_datasets(const TrajectoryBatch& b) {
-    for (const auto& f : fields()) {
+    for (const auto& f : trajectory_fields()) {
       const at::Tensor& t = b.*f.member;
       if (!t.defined() || !stored(f, opt)) continue;
-      at::ScalarType st = f.floaty ? (opt.float16 ? at::kHalf : at::kFloat) : f.read_type;
+      at::ScalarType st = f.floaty ? (opt.float16 ? at::kHalf : at::kFloat) : f.dtype;
       std::vector<int64_t> trailing(t.sizes().begin() + 1, t.sizes().end());
       int64_t row_bytes = int64_t(at::elementSize(st));
       for (int64_t d : trailing) row_bytes *= d;
@@ -147,7 +90,7 @@ struct TrajectoryWriter::Impl {
   void check(const TrajectoryBatch& b) const {
     const int64_t n = b.size();
     const int64_t T = b.steps();
-    for (const auto& f : fields()) {
+    for (const auto& f : trajectory_fields()) {
       const at::Tensor& t = b.*f.member;
       if (f.required && !t.defined())
         bad(path, f.name, cat("append: TrajectoryBatch field ", f.name, " is undefined (required)"));
@@ -228,7 +171,7 @@ TrajectoryWriter TrajectoryWriter::reopen(const std::string& path, int64_t keep_
   I.meta = meta;
   I.opt = opt;
   I.file = h5::File::open_in_memory(path);
-  for (const auto& f : fields())
+  for (const auto& f : trajectory_fields())
     if (I.file.exists(f.name)) I.ds.emplace(f.name, I.file.dataset(f.name));
   if (I.file.exists(kPrompts)) I.ds.emplace(kPrompts, I.file.dataset(kPrompts));
   I.created = !I.ds.empty();
@@ -275,7 +218,7 @@ void TrajectoryWriter::append(const TrajectoryBatch& b) {
     }
     I.create_datasets(b);
   }
-  for (const auto& f : fields()) {
+  for (const auto& f : trajectory_fields()) {
     auto it = I.ds.find(f.name);
     if (it != I.ds.end()) it->second.append_rows(b.*f.member);
   }
@@ -362,12 +305,12 @@ TrajectoryReader::TrajectoryReader(const std::string& path, const TrajectoryExpe
     return;
   }
   std::vector<std::string> required;
-  for (const auto& fl : fields())
+  for (const auto& fl : trajectory_fields())
     if (fl.required) required.push_back(fl.name);
   required.push_back(kPrompts);
   for (const auto& n : required)
     if (!f.exists(n)) bad(path, n, "missing dataset (required by trajectory schema v1)");
-  for (const auto& fl : fields())
+  for (const auto& fl : trajectory_fields())
     if (f.exists(fl.name)) I.ds.emplace(fl.name, f.dataset(fl.name));
   I.ds.emplace(kPrompts, f.dataset(kPrompts));
 
@@ -435,9 +378,9 @@ TrajectoryBatch TrajectoryReader::read(int64_t begin, int64_t count) const {
     bad(I.path, "", cat("rows [", begin, ", ", begin + count, ") out of range (file holds ", I.rows, ")"));
   TrajectoryBatch b;
   if (count == 0 && I.ds.empty()) return b;
-  for (const auto& f : fields()) {
+  for (const auto& f : trajectory_fields()) {
     auto it = I.ds.find(f.name);
-    if (it != I.ds.end()) b.*f.member = it->second.read_rows(begin, count).to(f.read_type);
+    if (it != I.ds.end()) b.*f.member = it->second.read_rows(begin, count).to(f.dtype);
   }
   b.prompts = I.ds.at(kPrompts).read_strings(begin, count);
   return b;
@@ -455,10 +398,10 @@ TrajectoryBatch TrajectoryReader::read_rows(const std::vector<int64_t>& rows) co
     i = j;
   }
   if (parts.empty()) return read(0, 0);
-  TrajectoryBatch all = concat_batches(parts);
+  TrajectoryBatch all = TrajectoryBatch::cat(parts);
   std::vector<int64_t> pos;
   for (int64_t r : rows) pos.push_back(int64_t(std::lower_bound(u.begin(), u.end(), r) - u.begin()));
-  return select_rows(all, at::tensor(pos, at::kLong));
+  return all.select(at::tensor(pos, at::kLong));
 }
 
 at::Tensor TrajectoryReader::rewards() const {
@@ -518,7 +461,7 @@ TrajectoryBatch TrajectorySet::read_all() const {
   std::vector<TrajectoryBatch> parts;
   for (const auto& e : files_)
     if (e.rows > 0) parts.push_back(TrajectoryReader(e.path, expect_).read());
-  return concat_batches(parts);
+  return TrajectoryBatch::cat(parts);
 }
 
 TrajectoryBatch TrajectorySet::gather(const std::vector<int64_t>& rows) const {
@@ -541,10 +484,10 @@ TrajectoryBatch TrajectorySet::gather(const std::vector<int64_t>& rows) const {
     order.insert(order.end(), out_pos[fi].begin(), out_pos[fi].end());
   }
   if (parts.empty()) return {};
-  TrajectoryBatch all = concat_batches(parts);
+  TrajectoryBatch all = TrajectoryBatch::cat(parts);
   std::vector<int64_t> inv(order.size());
   for (size_t i = 0; i < order.size(); ++i) inv[size_t(order[i])] = int64_t(i);
-  return select_rows(all, at::tensor(inv, at::kLong));
+  return all.select(at::tensor(inv, at::kLong));
 }
 
 TrajectoryBatch read_trajectories(const std::string& path_or_glob, const TrajectoryExpect& expect) {

@@ -96,7 +96,7 @@ TrajectoryBatch mix_stored_rows(const TrajectoryBatch& fresh, const std::string&
   rc.batch = static_cast<int>(k);
   auto gen = make_generator(stream_seed(seed, Purpose::kReplay, epoch, (uint64_t(1) << 32) + uint64_t(rank)));
   auto stored = set.gather(replay_rows(set.rewards(), rc, epoch, rank, 1, gen));
-  return concat_batches({fresh, stored});
+  return TrajectoryBatch::cat({fresh, stored});
 }
 
 int run_replay(const RunInputs& in, const ReplayConfig& rc, Communicator& comm) {

@@ -52,7 +52,7 @@ void expect_equal(const TrajectoryBatch& a, const TrajectoryBatch& b) {
   EXPECT_EQ(a.prompts, b.prompts);
 }
 
-TrajectoryBatch cat2(const TrajectoryBatch& a, const TrajectoryBatch& b) { return concat_batches({a, b}); }
+TrajectoryBatch cat2(const TrajectoryBatch& a, const TrajectoryBatch& b) { return TrajectoryBatch::cat({a, b}); }
 
 }  // namespace
 
@@ -121,7 +121,7 @@ TEST(TrajectoryStore, ReadRowsAnyOrderWithRepeats) {
   TrajectoryBatch want;
   std::vector<TrajectoryBatch> parts;
   for (int64_t r : rows) parts.push_back(rows_of(b, r, r + 1));
-  expect_equal(got, concat_batches(parts));
+  expect_equal(got, TrajectoryBatch::cat(parts));
 }
 
 TEST(TrajectoryStore, Float16DeflateAndAbsentOptionalFields) {
@@ -276,7 +276,7 @@ TEST(TrajectoryStore, GlobalViewOverRanksAndSegments) {
       w.append(b);
       in_order.push_back(b);
     }
-  auto all = concat_batches(in_order);
+  auto all = TrajectoryBatch::cat(in_order);
   TrajectorySet set(run + "/trajectories/seg-*.rank-*.h5");
   EXPECT_EQ(set.rows(), all.size());
   EXPECT_EQ(set.files().size(), 4u);
@@ -288,7 +288,7 @@ TEST(TrajectoryStore, GlobalViewOverRanksAndSegments) {
   std::vector<int64_t> rows{9, 0, 4, 5, 5, 1};
   std::vector<TrajectoryBatch> parts;
   for (int64_t r : rows) parts.push_back(rows_of(all, r, r + 1));
-  expect_equal(set.gather(rows), concat_batches(parts));
+  expect_equal(set.gather(rows), TrajectoryBatch::cat(parts));
   EXPECT_THROW_MSG(set.gather({10}), {"row 10 out of range"});
   EXPECT_THROW_MSG(TrajectorySet(run + "/nothing-*.h5"), {"no files match", "nothing-*.h5"});
 
@@ -341,7 +341,7 @@ TEST(TrajectoryStore, ReopenAfterResumeDropsLaterRows) {
   EXPECT_EQ(r.meta().policy_version_min, 0);
   EXPECT_EQ(r.meta().policy_version_max, 2);
   EXPECT_EQ(r.meta().latents_dtype, "float16");
-  auto want = concat_batches({b[0], b[1], redo});
+  auto want = TrajectoryBatch::cat({b[0], b[1], redo});
   want.latents = want.latents.to(at::kHalf).to(at::kFloat);
   want.eps = want.eps.to(at::kHalf).to(at::kFloat);
   want.cond = want.cond.to(at::kHalf).to(at::kFloat);

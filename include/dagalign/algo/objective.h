@@ -9,7 +9,7 @@
 
 #include "dagalign/diffusion/sampler.h"
 #include "dagalign/diffusion/trajectory.h"
-#include "dagalign/models/eps_model.h"
+#include "dagalign/diffusion/eps_model.h"
 
 namespace dagalign {
 

@@ -7,7 +7,7 @@
 
 #include "dagalign/diffusion/ddim.h"
 #include "dagalign/diffusion/trajectory.h"
-#include "dagalign/models/eps_model.h"
+#include "dagalign/diffusion/eps_model.h"
 
 namespace dagalign {
 

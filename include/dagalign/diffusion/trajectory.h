@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <ATen/core/Tensor.h>
+#include <c10/core/ScalarType.h>
 
 namespace dagalign {
 
@@ -27,8 +28,20 @@ struct TrajectoryBatch {
   int64_t steps() const { return timesteps.defined() ? timesteps.size(1) : 0; }
   // Rows [begin, end) of every field.
   TrajectoryBatch slice(int64_t begin, int64_t end) const;
-  // Concatenation along N (fields must agree in presence and trailing shapes).
+  // The rows idx (int64 (K,) indices, any order, repeats allowed) of every field.
+  TrajectoryBatch select(const at::Tensor& idx) const;
+  // Concatenation along N (fields must agree in presence and trailing shapes; Error naming the field).
   static TrajectoryBatch cat(const std::vector<TrajectoryBatch>& parts);
 };
+
+// The tensor fields of TrajectoryBatch, one table for slice, select, cat and the HDF5 trajectory store.
+struct TrajectoryField {
+  const char* name;                     // HDF5 dataset name (docs/hdf5-schema.md)
+  at::Tensor TrajectoryBatch::*member;
+  at::ScalarType dtype;                 // the documented dtype (what a reader returns)
+  bool floaty;                          // float32 data that the store may keep as float16
+  bool required;                        // defined in every batch and present in every file
+};
+const std::vector<TrajectoryField>& trajectory_fields();
 
 }  // namespace dagalign

@@ -141,9 +141,6 @@ class TrajectorySet {
 // Reads a file or a glob of files into one batch (rows concatenated in sorted path order).
 TrajectoryBatch read_trajectories(const std::string& path_or_glob, const TrajectoryExpect& expect = {});
 
-// Concatenation along N of batches with the same fields present (used by the readers).
-TrajectoryBatch concat_batches(const std::vector<TrajectoryBatch>& parts);
-
 // Writes run_dir/trajectories/index.h5 (atomically, via index.h5.tmp): datasets files (paths relative
 // to trajectories/), segment, rank, rows, first_row, and one virtual dataset per numeric dataset
 // mapping rows [first_row, first_row+rows) onto each file (readable as one array with h5py).

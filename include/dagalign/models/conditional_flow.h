@@ -24,7 +24,7 @@
 #include <torch/nn/pimpl.h>
 
 #include "dagalign/models/embeddings.h"
-#include "dagalign/models/eps_model.h"
+#include "dagalign/diffusion/eps_model.h"
 #include "dagalign/models/unet2d_blocks.h"
 
 namespace dagalign {

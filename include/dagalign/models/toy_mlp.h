@@ -6,7 +6,7 @@
 #include <torch/nn/modules/container/modulelist.h>
 #include <torch/nn/modules/linear.h>
 
-#include "dagalign/models/eps_model.h"
+#include "dagalign/diffusion/eps_model.h"
 
 namespace dagalign {
 

@@ -4,7 +4,7 @@
 // eps = sqrt(abar_t) unet(x_t, t, cond) + sqrt(1 - abar_t) x_t (diffusion/v_prediction.h); trainable
 // parameters = those with requires_grad (the LoRA factors once apply_lora has frozen the base).
 #include "dagalign/diffusion/schedule.h"
-#include "dagalign/models/eps_model.h"
+#include "dagalign/diffusion/eps_model.h"
 #include "dagalign/models/unet_2d_condition.h"
 
 namespace dagalign {

@@ -11,7 +11,7 @@
 #include <ATen/core/Tensor.h>
 
 #include "dagalign/diffusion/schedule.h"
-#include "dagalign/models/eps_model.h"
+#include "dagalign/diffusion/eps_model.h"
 #include "dagalign/rewards/reward.h"
 
 namespace dagalign {

@@ -134,7 +134,7 @@ namespace {
 
 // bf16 CPU autocast through the whole UNet (convs/linears/matmuls in bf16), with checkpointed blocks:
 // the output stays close to float32 and the LoRA gradients with and without checkpointing agree to bf16
-// precision (the recomputation runs under the forward's autocast state).
+// precision (the recomputation runs under the forward's autocast state; the bound is below).
 TEST(Checkpointing, UNetUnderBf16AutocastMatchesFloat32AndUncheckpointed) {
   auto unet = tiny_unet("tiny_conv");
   LoraConfig cfg;
@@ -160,14 +160,31 @@ TEST(Checkpointing, UNetUnderBf16AutocastMatchesFloat32AndUncheckpointed) {
   };
   auto [out_c, g_c] = grads(true);
   auto [out_n, g_n] = grads(false);
+  std::vector<at::Tensor> g_f;  // float32, no autocast: the size of bf16's own error on these gradients
+  {
+    unet->set_gradient_checkpointing(false);
+    unet->zero_grad();
+    unet(io.at("sample"), io.at("timestep"), io.at("context")).pow(2).mean().backward();
+    for (auto& p : lora_parameters(*unet)) g_f.push_back(p.grad().clone());
+  }
+  double worst = 0, gap = 0;
+  for (size_t i = 0; i < g_c.size(); ++i) {
+    worst = std::max(worst, rel_err(g_c[i], g_n[i]));
+    gap = std::max(gap, rel_err(g_n[i], g_f[i]));
+  }
+  std::printf("LoRA gradients: checkpointed vs not %.3g, bf16 vs float32 %.3g (max relative)\n", worst, gap);
   const double scale = io.at("eps").abs().max().item<double>();
   const double err = (out_c - io.at("eps")).abs().max().item<double>();
   std::printf("bf16 autocast UNet: max |out - float32 diffusers| = %.3g (max |eps| %.3g)\n", err, scale);
   EXPECT_LE(err, 0.1 * scale);  // bf16 vs the float32 reference
   EXPECT_GT(err, 0.0);          // autocast did change the arithmetic
   EXPECT_TRUE(at::equal(out_c, out_n));
+  // bf16 gradients round by accumulation order (the recomputed blocks' casts and sums are not the plain
+  // backward's): checkpointed and plain differ by up to 4.1 % here under OpenBLAS Haswell/Zen (under 1 % on
+  // an AVX-512 CPU), while bf16 itself is up to 16 % from float32. A misrouted or missing gradient is O(1); a
+  // recomputation outside the forward's autocast state fails earlier (dtype mismatch).
   for (size_t i = 0; i < g_c.size(); ++i)
-    EXPECT_LE(rel_err(g_c[i], g_n[i]), 1e-2) << i;
+    EXPECT_LE(rel_err(g_c[i], g_n[i]), 0.1) << i;
 }
 
 }  // namespace

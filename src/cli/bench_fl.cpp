@@ -26,7 +26,9 @@ namespace dagalign::cli {
 
 int bench_fl(const Args& args) {
   int runs = 3, threads = 1;
-  double tolerance = 1e-6;
+  // The two forms evaluate the same states in batches of other shapes, which BLAS kernels round differently
+  // (1.05e-6 measured under OpenBLAS Haswell on the 2-D world's DAG-KL): 1e-5 float32 relative.
+  double tolerance = 1e-5;
   RunInputs in;
   Config config("dagalign bench fl");
   in.train.add_to(config);

@@ -9,41 +9,29 @@
 
 namespace dagalign {
 
-Algorithm parse_algorithm(const std::string& s) {
-  if (s == "dagdb") return Algorithm::kDagDb;
-  if (s == "dagkl") return Algorithm::kDagKl;
-  if (s == "ddpo") return Algorithm::kDdpo;
-  throw ConfigError(cat("train.algorithm: unknown value '", s, "' (expected dagdb, dagkl or ddpo)"));
+namespace {
+const Choices<Algorithm> kAlgorithms = {{"dagdb", Algorithm::kDagDb}, {"dagkl", Algorithm::kDagKl}, {"ddpo", Algorithm::kDdpo}};
 }
 
-std::string algorithm_name(Algorithm a) {
-  switch (a) {
-    case Algorithm::kDagDb: return "dagdb";
-    case Algorithm::kDagKl: return "dagkl";
-    case Algorithm::kDdpo: return "ddpo";
-  }
-  return "?";
-}
+std::string algorithm_name(Algorithm a) { return name_of(kAlgorithms, a); }
 
 void ObjectiveConfig::add_to(Config& c) {
-  c.add("train.algorithm", &algorithm, algorithm, "objective: dagdb (DAG detailed balance), dagkl (DAG-KL), ddpo")
-      .add("train.reward_exp", &reward_exp, reward_exp, "beta: log-reward = beta * reward (DAG)")
-      .add("train.anneal", &anneal, anneal, "beta schedule: linear (0 -> beta over anneal_fraction of the epochs) or none")
-      .add("train.anneal_fraction", &anneal_fraction, anneal_fraction, "fraction of the epochs over which beta rises")
-      .add("train.unetreg", &unetreg, unetreg, "weight of the eps regulariser MEAN(eps - eps_old)^2 (DAG)")
-      .add("train.klpf", &klpf, klpf, "DAG-KL: weight of the PPO-clipped policy term")
-      .add("train.clip_range", &clip_range, clip_range, "PPO ratio clip range (DAG-KL, DDPO)")
-      .add("train.adv_clip_max", &adv_clip_max, adv_clip_max, "advantage clip (DAG-KL, DDPO)")
-      .add("train.fl_cache", &fl_cache, fl_cache,
-           "forward-looking reward once per state per update (true) or twice per transition as the official code (false)")
-      .add("train.fl_steps", &fl_steps, fl_steps,
-           "forward-looking estimate: 1 = the official one-step x0hat; k > 1 = k-1 deterministic DDIM steps "
-           "towards x_0 first (k model evaluations per state)");
+  c.add("train.algorithm", &algorithm, kAlgorithms, "objective: DAG detailed balance, DAG-KL or DDPO")
+      .add("train.reward_exp", &reward_exp, "beta: log-reward = beta * reward (DAG)", at_least(0))
+      .add("train.anneal", &anneal, {{"linear", Anneal::kLinear}, {"none", Anneal::kNone}},
+           "beta schedule: linear (0 -> beta over anneal_fraction of the epochs) or none (beta throughout)")
+      .add("train.anneal_fraction", &anneal_fraction, "fraction of the epochs over which beta rises", in_range(0, 1))
+      .add("train.unetreg", &unetreg, "weight of the eps regulariser MEAN(eps - eps_old)^2 (DAG)", at_least(0))
+      .add("train.klpf", &klpf, "DAG-KL: weight of the PPO-clipped policy term (unused by dagdb, whose official configs write -1)")
+      .add("train.clip_range", &clip_range, "PPO ratio clip range (DAG-KL, DDPO)", positive())
+      .add("train.adv_clip_max", &adv_clip_max, "advantage clip (DAG-KL, DDPO)", positive())
+      .add("train.fl_cache", &fl_cache, "forward-looking reward once per state per update (true) or twice per transition as the official code (false)")
+      .add("train.fl_steps", &fl_steps, "forward-looking estimate: 1 = the official one-step x0hat; k > 1 = k-1 deterministic DDIM steps "
+           "towards x_0 first (k model evaluations per state)", at_least(1));
 }
 
 double ObjectiveConfig::beta(int epoch, int epochs) const {
-  if (anneal == "none") return reward_exp;
-  if (anneal != "linear") throw ConfigError(cat("train.anneal: unknown value '", anneal, "' (expected linear or none)"));
+  if (anneal == Anneal::kNone) return reward_exp;
   const double ramp = anneal_fraction * epochs;
   return ramp <= 0 ? reward_exp : reward_exp * std::min(1.0, epoch / ramp);
 }

@@ -69,18 +69,16 @@ void raw_mpi_allreduce(float* p, int64_t n, MPI_Comm mpi_comm) {
 }  // namespace
 
 int bench_allreduce(const Args& args) {
-  std::string sizes_mb, backend;
+  std::string sizes_mb = "3.2,32,256,1024", backend = "mpi";
   int reps = 7, warmup = 2, lora_tensors = 256, big_tensors = 4, threads = 1;
   Config cfg("dagalign bench allreduce");
-  cfg.add("allreduce.sizes_mb", &sizes_mb, std::string("3.2,32,256,1024"),
-          "buffer sizes in MB (1e6 bytes) of fp32; 3.2 = SD 1.5 LoRA r=4 (~0.8M params), 3438 = full UNet")
-      .add("allreduce.reps", &reps, 7, "timed calls per size and method (median and best reported)")
-      .add("allreduce.warmup", &warmup, 2, "untimed calls first")
-      .add("allreduce.lora_tensors", &lora_tensors, 256, "tensors in buffers <= 16 MB (LoRA: 2 per adapted layer)")
-      .add("allreduce.big_tensors", &big_tensors, 4, "tensors in larger buffers")
-      .add("allreduce.threads", &threads, 1, "LibTorch threads per rank")
-      .add("allreduce.backend", &backend, std::string("mpi"),
-           "mpi (CPU buffers) or nccl (GPU buffers; needs -DDAGALIGN_CUDA=ON; no raw MPI column)");
+  cfg.add("allreduce.sizes_mb", &sizes_mb, "buffer sizes in MB (1e6 bytes) of fp32; 3.2 = SD 1.5 LoRA r=4 (~0.8M params), 3438 = full UNet")
+      .add("allreduce.reps", &reps, "timed calls per size and method (median and best reported)")
+      .add("allreduce.warmup", &warmup, "untimed calls first")
+      .add("allreduce.lora_tensors", &lora_tensors, "tensors in buffers <= 16 MB (LoRA: 2 per adapted layer)")
+      .add("allreduce.big_tensors", &big_tensors, "tensors in larger buffers")
+      .add("allreduce.threads", &threads, "LibTorch threads per rank")
+      .add("allreduce.backend", &backend, "mpi (CPU buffers) or nccl (GPU buffers; needs -DDAGALIGN_CUDA=ON; no raw MPI column)");
   if (!cfg.parse(args)) {
     std::printf("%s", cfg.help().c_str());
     return 0;

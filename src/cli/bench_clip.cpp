@@ -74,19 +74,17 @@ double time_forward(ClipTextModel& model, const at::Tensor& ids, int reps) {
 }  // namespace
 
 int bench_clip(const Args& args) {
-  std::string data, prompts_file;
+  std::string data = "tests/data/clip", prompts_file;
   int reps = 5, threads = 2;
   int64_t batch = 8;
   bool sd15 = true;
   Config cfg("dagalign bench clip");
-  cfg.add("clip.data", &data, std::string("tests/data/clip"),
-          "folder with vocab.json + merges.txt (or their .gz) and the tiny_sd/ golden text encoder")
-      .add("clip.prompts", &prompts_file, std::string(""),
-           "prompts: a text file (one per line) or a tokenizer_golden.json; default <clip.data>/tokenizer_golden.json")
-      .add("clip.reps", &reps, 5, "timed repetitions (median reported)")
-      .add("clip.batch", &batch, int64_t(8), "text-encoder batch size")
-      .add("clip.sd15", &sd15, true, "also time the SD 1.5 text encoder configuration (0.5 GB)")
-      .add("clip.threads", &threads, 2, "LibTorch threads");
+  cfg.add("clip.data", &data, "folder with vocab.json + merges.txt (or their .gz) and the tiny_sd/ golden text encoder")
+      .add("clip.prompts", &prompts_file, "prompts: a text file (one per line) or a tokenizer_golden.json; default <clip.data>/tokenizer_golden.json")
+      .add("clip.reps", &reps, "timed repetitions (median reported)")
+      .add("clip.batch", &batch, "text-encoder batch size")
+      .add("clip.sd15", &sd15, "also time the SD 1.5 text encoder configuration (0.5 GB)")
+      .add("clip.threads", &threads, "LibTorch threads");
   if (!cfg.parse(args)) {
     std::printf("%s", cfg.help().c_str());
     return 0;

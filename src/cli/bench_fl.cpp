@@ -34,10 +34,9 @@ int bench_fl(const Args& args) {
   in.train.add_to(config);
   in.toy2d.add_to(config);
   in.diffusers.add_to(config);
-  config.add("bench.runs", &runs, runs, "timed rounds, each trains both forms once, interleaved (medians are reported)")
-      .add("bench.threads", &threads, threads, "LibTorch threads (0: all cores)")
-      .add("bench.tolerance", &tolerance, tolerance,
-           "largest relative difference of a loss term between the two forms before the bench exits 1");
+  config.add("bench.runs", &runs, "timed rounds, each trains both forms once, interleaved (medians are reported)")
+      .add("bench.threads", &threads, "LibTorch threads (0: all cores)")
+      .add("bench.tolerance", &tolerance, "largest relative difference of a loss term between the two forms before the bench exits 1");
   if (!config.parse(args)) {
     std::printf("usage: dagalign bench fl --config TRAIN.ini [--bench.runs N] [--bench.threads N] [--section.key v]\n\n"
                 "Times one epoch's updates with the forward-looking term cached per state (train.fl_cache = true)\n"
@@ -49,7 +48,7 @@ int bench_fl(const Args& args) {
   in.train.run.save_trajectories = false;
   in.train.finalize();
   apply_model_schedule(in.train);
-  const Algorithm algo = parse_algorithm(in.train.objective.algorithm);
+  const Algorithm algo = in.train.objective.algorithm;
   if (algo == Algorithm::kDdpo)
     throw ConfigError("train.algorithm: ddpo has no forward-looking term (bench fl needs dagdb or dagkl)");
   const int used = set_threads(threads);

@@ -113,19 +113,19 @@ double write_raw(const std::vector<std::vector<at::Tensor>>& batches, const std:
 }  // namespace
 
 int bench_io(const Args& args) {
-  std::string dir;
+  std::string dir = ".";
   int reps = 5, threads = 1;
   int64_t toy_batches = 32, sd_batches = 8, per_file = 4;
   int deflate = 4;
   Config cfg("dagalign bench io");
-  cfg.add("io.dir", &dir, std::string("."), "folder on the disk to measure (a temporary subfolder is removed after)")
-      .add("io.reps", &reps, 5, "timed runs of each writer (median reported)")
-      .add("io.toy_batches", &toy_batches, int64_t(32), "batches of 256 toy trajectories (2-D states, T = 20)")
-      .add("io.sd_batches", &sd_batches, int64_t(8), "batches of 8 SD-sized trajectories (4x64x64, T = 50)")
-      .add("io.batches_per_file", &per_file, int64_t(4), "batches per trajectory file (training: one file per rank "
+  cfg.add("io.dir", &dir, "folder on the disk to measure (a temporary subfolder is removed after)")
+      .add("io.reps", &reps, "timed runs of each writer (median reported)")
+      .add("io.toy_batches", &toy_batches, "batches of 256 toy trajectories (2-D states, T = 20)")
+      .add("io.sd_batches", &sd_batches, "batches of 8 SD-sized trajectories (4x64x64, T = 50)")
+      .add("io.batches_per_file", &per_file, "batches per trajectory file (training: one file per rank "
            "per epoch, so sample.batches_per_epoch)")
-      .add("io.deflate", &deflate, 4, "gzip level for the size comparison")
-      .add("io.threads", &threads, 1, "LibTorch threads");
+      .add("io.deflate", &deflate, "gzip level for the size comparison")
+      .add("io.threads", &threads, "LibTorch threads");
   if (!cfg.parse(args)) {
     std::printf("%s", cfg.help().c_str());
     return 0;

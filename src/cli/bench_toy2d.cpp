@@ -22,8 +22,8 @@ int bench_toy2d(const Args& args) {
   Config config("dagalign bench toy2d");
   train.add_to(config);
   toy.add_to(config);
-  config.add("bench.runs", &runs, 5, "timed repetitions (the median is reported)")
-      .add("bench.threads", &threads, 0, "LibTorch threads (0: all cores)");
+  config.add("bench.runs", &runs, "timed repetitions (the median is reported)")
+      .add("bench.threads", &threads, "LibTorch threads (0: all cores)");
   if (!config.parse(args)) {
     std::printf("usage: dagalign bench toy2d [--config FILE] [--bench.runs N] [--bench.threads N] [--section.key v]\n\n%s",
                 config.help().c_str());
@@ -61,16 +61,17 @@ int bench_toy2d(const Args& args) {
   }
   std::vector<TrainerConfig> configs;
   std::vector<std::string> names;
-  for (const char* algo : {"dagdb", "dagkl", "ddpo"}) {
+  for (Algorithm algo : {Algorithm::kDagDb, Algorithm::kDagKl, Algorithm::kDdpo}) {
     for (bool cache : {true, false}) {
-      if (!cache && std::string(algo) == "ddpo") continue;  // DDPO has no forward-looking term
+      if (!cache && algo == Algorithm::kDdpo) continue;  // DDPO has no forward-looking term
       TrainerConfig c = train;
       c.objective.algorithm = algo;
       c.objective.fl_cache = cache;
       c.finalize();
       configs.push_back(c);
       char name[32];
-      std::snprintf(name, sizeof name, "%-5s %-9s", algo, std::string(algo) == "ddpo" ? "" : cache ? "FL cache" : "FL naive");
+      std::snprintf(name, sizeof name, "%-5s %-9s", algorithm_name(algo).c_str(),
+                    algo == Algorithm::kDdpo ? "" : cache ? "FL cache" : "FL naive");
       names.push_back(name);
     }
   }

@@ -85,13 +85,13 @@ struct Row {
 
 int bench_unet(const Args& args) {
   int threads = 2, reps = 3;
-  std::string python, script, cases;
+  std::string python = "tools/golden/.venv/bin/python", script = "tools/golden/bench_unet_diffusers.py", cases = "tiny,down0";
   Config cfg("dagalign bench unet");
-  cfg.add("unet.threads", &threads, 2, "LibTorch threads (and torch.set_num_threads on the diffusers side)")
-      .add("unet.reps", &reps, 3, "timed runs per measurement (median reported), after one warm-up")
-      .add("unet.cases", &cases, std::string("tiny,down0"), "which cases: tiny (whole tiny UNet), down0 (SD 1.5 down_blocks.0 at 64x64)")
-      .add("unet.python", &python, std::string("tools/golden/.venv/bin/python"), "Python with diffusers for the comparison ('' to skip)")
-      .add("unet.script", &script, std::string("tools/golden/bench_unet_diffusers.py"), "the diffusers-side bench script");
+  cfg.add("unet.threads", &threads, "LibTorch threads (and torch.set_num_threads on the diffusers side)")
+      .add("unet.reps", &reps, "timed runs per measurement (median reported), after one warm-up")
+      .add("unet.cases", &cases, "which cases: tiny (whole tiny UNet), down0 (SD 1.5 down_blocks.0 at 64x64)")
+      .add("unet.python", &python, "Python with diffusers for the comparison ('' to skip)")
+      .add("unet.script", &script, "the diffusers-side bench script");
   if (!cfg.parse(args)) {
     std::printf("%s", cfg.help().c_str());
     return 0;

@@ -54,38 +54,33 @@ std::string fixed(double v, int digits = 3) {
 }  // namespace
 
 int eval(const Args& args) {
-  std::string model, lora, variant, reward_name, prompts_spec, out;
+  std::string model, lora, variant, reward_name, prompts_spec = "heldout", out = "eval";
   int n = 256, steps = 20, batch = 32, grid = 32, threads = 0;
   int64_t seed = 1;
   double guidance = 5.0, eta = 1.0;
   RewardOptions ropts;
   Config cfg("dagalign eval");
-  cfg.add("model", &model, std::string(""), "diffusers text-to-image folder (SD 1.5 or pixel-space tiny-shapes)")
-      .add("lora", &lora, std::string(""), "LoRA to apply: a safetensors file (diffusers/peft keys, 'unet.' prefix, e.g. a run's lora-final.safetensors) "
+  cfg.add("model", &model, "diffusers text-to-image folder (SD 1.5 or pixel-space tiny-shapes)")
+      .add("lora", &lora, "LoRA to apply: a safetensors file (diffusers/peft keys, 'unet.' prefix, e.g. a run's lora-final.safetensors) "
            "or a run's checkpoint (checkpoints/epoch-N.h5: its epoch-N.lora.safetensors)")
-      .add("variant", &variant, std::string(""), "weights variant, e.g. fp16")
-      .add("reward", &reward_name, std::string(""), "reward to report (reward.* keys set its options)")
-      .add("prompts", &prompts_spec, std::string("heldout"),
-           "prompt set (all, basic, train, heldout) or a text file with one prompt per line")
-      .add("eval.n", &n, 256, "number of samples (sample i uses prompt i mod |set|)")
-      .add("eval.steps", &steps, 20, "DDIM steps")
-      .add("eval.guidance", &guidance, 5.0, "classifier-free guidance scale (1: conditional only)")
-      .add("eval.eta", &eta, 1.0, "DDIM eta (> 0)")
-      .add("eval.batch", &batch, 32, "samples generated (and scored) per batch")
-      .add("eval.seed", &seed, int64_t(1), "seed: sample i uses stream_seed(seed, eval, i); data reference too")
-      .add("eval.grid", &grid, 32, "samples shown in grid.png (the first ones)")
-      .add("eval.out", &out, std::string("eval"), "output folder (eval.json, grid.png)")
-      .add("threads", &threads, 0, "LibTorch threads (0: all cores available)");
+      .add("variant", &variant, "weights variant, e.g. fp16")
+      .add("reward", &reward_name, "reward to report (reward.* keys set its options)")
+      .add("prompts", &prompts_spec, "prompt set (all, basic, train, heldout) or a text file with one prompt per line")
+      .add("eval.n", &n, "number of samples (sample i uses prompt i mod |set|)", positive())
+      .add("eval.steps", &steps, "DDIM steps", positive())
+      .add("eval.guidance", &guidance, "classifier-free guidance scale (1: conditional only)")
+      .add("eval.eta", &eta, "DDIM eta", positive())
+      .add("eval.batch", &batch, "samples generated (and scored) per batch", positive())
+      .add("eval.seed", &seed, "seed: sample i uses stream_seed(seed, eval, i); data reference too")
+      .add("eval.grid", &grid, "samples shown in grid.png (the first ones)", at_least(0))
+      .add("eval.out", &out, "output folder (eval.json, grid.png)")
+      .add("threads", &threads, "LibTorch threads (0: all cores available)", at_least(0));
   ropts.add_to(cfg);
   if (!cfg.parse(args)) {
     std::printf("%s", cfg.help().c_str());
     return 0;
   }
   if (reward_name.empty()) throw ConfigError("eval: --reward NAME is required");
-  if (n < 1) throw ConfigError(cat("eval: eval.n must be >= 1, found ", n));
-  if (steps < 1) throw ConfigError(cat("eval: eval.steps must be >= 1, found ", steps));
-  if (batch < 1) throw ConfigError(cat("eval: eval.batch must be >= 1, found ", batch));
-  if (eta <= 0) throw ConfigError(cat("eval: eval.eta must be > 0, found ", eta));
   if (out.empty()) throw ConfigError("eval: eval.out must name a folder");
   const std::vector<std::string> set = load_prompts(prompts_spec);
   auto reward = make_reward(reward_name, ropts);  // before the model: a bad name fails at once

@@ -21,31 +21,29 @@
 namespace dagalign::cli {
 
 int sample(const Args& args) {
-  std::string model, prompt, out, lora, variant;
+  std::string model, prompt, out = "grid.png", lora, variant;
   int num = 8, steps = 50, threads = 0;
   int64_t seed = 1, height = 0, width = 0;
   double guidance = 5.0, eta = 1.0;
   Config cfg("dagalign sample");
-  cfg.add("model", &model, std::string(""), "diffusers Stable Diffusion folder (model_index.json, unet/, vae/, ...)")
-      .add("prompt", &prompt, std::string(""), "text prompt")
-      .add("num", &num, 8, "number of images (image i uses seed + i)")
-      .add("steps", &steps, 50, "DDIM steps")
-      .add("guidance", &guidance, 5.0, "classifier-free guidance scale (1: conditional only)")
-      .add("eta", &eta, 1.0, "DDIM eta (> 0)")
-      .add("seed", &seed, int64_t(1), "seed of the first image")
-      .add("height", &height, int64_t(0), "image height (0: the UNet's sample_size x VAE factor)")
-      .add("width", &width, int64_t(0), "image width (0: as height's default)")
-      .add("lora", &lora, std::string(""), "LoRA to apply: a safetensors file (diffusers/peft keys, 'unet.' prefix, e.g. a run's lora-final.safetensors) "
+  cfg.add("model", &model, "diffusers Stable Diffusion folder (model_index.json, unet/, vae/, ...)")
+      .add("prompt", &prompt, "text prompt")
+      .add("num", &num, "number of images (image i uses seed + i)", positive())
+      .add("steps", &steps, "DDIM steps", positive())
+      .add("guidance", &guidance, "classifier-free guidance scale (1: conditional only)")
+      .add("eta", &eta, "DDIM eta", positive())
+      .add("seed", &seed, "seed of the first image")
+      .add("height", &height, "image height (0: the UNet's sample_size x VAE factor)", at_least(0))
+      .add("width", &width, "image width (0: as height's default)", at_least(0))
+      .add("lora", &lora, "LoRA to apply: a safetensors file (diffusers/peft keys, 'unet.' prefix, e.g. a run's lora-final.safetensors) "
            "or a run's checkpoint (checkpoints/epoch-N.h5: its epoch-N.lora.safetensors)")
-      .add("variant", &variant, std::string(""), "weights variant, e.g. fp16")
-      .add("out", &out, std::string("grid.png"), "output PNG grid (OUT.json gets prompt, seeds, settings)")
-      .add("threads", &threads, 0, "LibTorch threads (0: all cores available)");
+      .add("variant", &variant, "weights variant, e.g. fp16")
+      .add("out", &out, "output PNG grid (OUT.json gets prompt, seeds, settings)")
+      .add("threads", &threads, "LibTorch threads (0: all cores available)", at_least(0));
   if (!cfg.parse(args)) {
     std::printf("%s", cfg.help().c_str());
     return 0;
   }
-  if (num < 1) throw ConfigError(cat("sample: --num must be >= 1, found ", num));
-  if (eta <= 0) throw ConfigError(cat("sample: --eta must be > 0, found ", eta));
   set_threads(threads);
 
   SDPipeline pipe = load_pipeline("sample", model, variant, lora);

@@ -8,12 +8,6 @@
 
 namespace dagalign {
 
-LogProbReduce parse_log_prob_reduce(const std::string& s) {
-  if (s == "mean") return LogProbReduce::kMean;
-  if (s == "sum") return LogProbReduce::kSum;
-  throw ConfigError(cat("log-prob reduction: unknown value '", s, "' (expected mean or sum)"));
-}
-
 at::Tensor abar_at(const NoiseSchedule& s, const at::Tensor& t, const at::Tensor& like) {
   const auto& table = s.alphas_cumprod();
   auto tab = at::from_blob(const_cast<double*>(table.data()), {static_cast<int64_t>(table.size())}, at::kDouble);

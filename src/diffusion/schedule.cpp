@@ -7,6 +7,16 @@
 
 namespace dagalign {
 
+const std::vector<std::string>& beta_schedules() {
+  static const std::vector<std::string> names = {"scaled_linear", "linear"};
+  return names;
+}
+
+const std::vector<std::string>& prediction_types() {
+  static const std::vector<std::string> names = {"epsilon", "v_prediction"};
+  return names;
+}
+
 NoiseSchedule::NoiseSchedule(const ScheduleConfig& cfg) : steps_offset_(cfg.steps_offset), clip_(cfg.clip_sample_range) {
   if (clip_ < 0) throw ConfigError(cat("schedule: clip_sample_range must be >= 0, found ", clip_));
   const int n = cfg.num_train_timesteps;

@@ -9,20 +9,14 @@
 namespace dagalign {
 
 void RewardOptions::add_to(Config& c) {
-  c.add("reward.jpeg_quality", &jpeg_quality, jpeg_quality, "JPEG quality of the (in)compressibility rewards")
-      .add("reward.external_command", &external_command, external_command,
-           "external reward: scorer command line (argv, whitespace-separated), e.g. "
+  c.add("reward.jpeg_quality", &jpeg_quality, "JPEG quality of the (in)compressibility rewards", in_range(1, 100))
+      .add("reward.external_command", &external_command, "external reward: scorer command line (argv, whitespace-separated), e.g. "
            "'/usr/bin/python3 tools/rewards/jpeg_size_scorer.py'")
-      .add("reward.external_timeout", &external_timeout_s, external_timeout_s,
-           "external reward: seconds per batch before the scorer counts as hung")
-      .add("reward.external_startup_timeout", &external_startup_timeout_s, external_startup_timeout_s,
-           "external reward: seconds from start to the scorer's hello")
-      .add("reward.external_retries", &external_retries, external_retries,
-           "external reward: restarts per batch after a crash or hang")
-      .add("reward.aesthetic_clip", &aesthetic_clip, aesthetic_clip,
-           "aesthetic reward: folder of the CLIP ViT-L/14 model (config.json + model.safetensors)")
-      .add("reward.aesthetic_head", &aesthetic_head, aesthetic_head,
-           "aesthetic reward: LAION MLP head as safetensors (tools/golden/clip_aesthetic_convert.py)");
+      .add("reward.external_timeout", &external_timeout_s, "external reward: seconds per batch before the scorer counts as hung", positive())
+      .add("reward.external_startup_timeout", &external_startup_timeout_s, "external reward: seconds from start to the scorer's hello", positive())
+      .add("reward.external_retries", &external_retries, "external reward: restarts per batch after a crash or hang", at_least(0))
+      .add("reward.aesthetic_clip", &aesthetic_clip, "aesthetic reward: folder of the CLIP ViT-L/14 model (config.json + model.safetensors)")
+      .add("reward.aesthetic_head", &aesthetic_head, "aesthetic reward: LAION MLP head as safetensors (tools/golden/clip_aesthetic_convert.py)");
 }
 
 std::vector<std::string> reward_names() {

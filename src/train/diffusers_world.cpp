@@ -20,27 +20,22 @@ namespace fs = std::filesystem;
 namespace dagalign {
 
 void DiffusersWorldConfig::add_to(Config& c) {
-  c.add("model.variant", &variant, variant, "diffusers folder: weights variant ('' or e.g. fp16)")
-      .add("model.lora_rank", &lora_rank, lora_rank, "diffusers folder: LoRA rank r of the policy UNet")
-      .add("model.lora_alpha", &lora_alpha, lora_alpha, "diffusers folder: LoRA alpha (the update is scaled by alpha / r)")
-      .add("model.lora_targets", &lora_targets, lora_targets, "diffusers folder: UNet layers that get LoRA (comma list)")
-      .add("model.prompts", &prompts, prompts,
-           "diffusers folder: training prompts, a tiny-world set (all, basic, train, heldout) or a text file "
+  c.add("model.variant", &variant, "diffusers folder: weights variant ('' or e.g. fp16)")
+      .add("model.lora_rank", &lora_rank, "diffusers folder: LoRA rank r of the policy UNet", positive())
+      .add("model.lora_alpha", &lora_alpha, "diffusers folder: LoRA alpha (the update is scaled by alpha / r)", positive())
+      .add("model.lora_targets", &lora_targets, "diffusers folder: UNet layers that get LoRA")
+      .add("model.prompts", &prompts, "diffusers folder: training prompts, a tiny-world set (all, basic, train, heldout) or a text file "
            "with one prompt per line")
-      .add("model.gradient_checkpointing", &gradient_checkpointing, gradient_checkpointing,
-           "diffusers folder: recompute UNet blocks in backward (memory for compute)")
-      .add("flow.channels", &flow_channels, flow_channels,
-           "flow network (ConditionalFlow): channels per down block (comma list; every block downsamples)")
-      .add("flow.heads", &flow_heads, flow_heads, "flow network: attention heads")
-      .add("flow.groups", &flow_groups, flow_groups, "flow network: GroupNorm groups")
-      .add("flow.layers_per_block", &flow_layers_per_block, flow_layers_per_block, "flow network: resnets per block")
-      .add("flow.block_types", &flow_block_types, flow_block_types,
-           "flow network: unet (the policy UNet's down_block_types), dag (cross-attention on all blocks but the "
+      .add("model.gradient_checkpointing", &gradient_checkpointing, "diffusers folder: recompute UNet blocks in backward (memory for compute)")
+      .add("flow.channels", &flow_channels, "flow network (ConditionalFlow): channels per down block (every block downsamples)",
+           positive())
+      .add("flow.heads", &flow_heads, "flow network: attention heads", positive())
+      .add("flow.groups", &flow_groups, "flow network: GroupNorm groups", positive())
+      .add("flow.layers_per_block", &flow_layers_per_block, "flow network: resnets per block", positive())
+      .add("flow.block_types", &flow_block_types, "flow network: unet (the policy UNet's down_block_types), dag (cross-attention on all blocks but the "
            "last), or a comma list of CrossAttnDownBlock2D / DownBlock2D")
-      .add("flow.state_input", &flow_state_input, flow_state_input,
-           "flow network: reads the state x_t (true, as DAG) or only the timestep and prompt (false)")
-      .add("reward.name", &reward, reward, "diffusers folder: reward (jpeg_compressibility, jpeg_incompressibility, "
-                                           "prompt_alignment, aesthetic, external)");
+      .add("flow.state_input", &flow_state_input, "flow network: reads the state x_t (true, as DAG) or only the timestep and prompt (false)")
+      .add("reward.name", &reward, reward_names(), "diffusers folder: reward");
   reward_options.add_to(c);
 }
 
@@ -85,21 +80,6 @@ size_t prompt_index(uint64_t prompt_seed, size_t n) {
 
 namespace {
 
-std::vector<int64_t> parse_ints(const std::string& key, const std::string& s) {
-  std::vector<int64_t> out;
-  for (const auto& item : split_list(s)) {
-    try {
-      size_t used = 0;
-      out.push_back(std::stoll(item, &used));
-      if (used != item.size()) throw std::invalid_argument(item);
-    } catch (const std::exception&) {
-      throw ConfigError(cat(key, ": '", item, "' is not an integer (in '", s, "')"));
-    }
-  }
-  if (out.empty()) throw ConfigError(cat(key, ": no value in '", s, "'"));
-  return out;
-}
-
 NamedTensors trainable(const std::string& prefix, const torch::nn::Module& m) {
   NamedTensors out;
   for (const auto& p : m.named_parameters())
@@ -117,8 +97,7 @@ class DiffusersWorld : public World {
     LoraConfig lc;
     lc.rank = cfg.lora_rank;
     lc.alpha = cfg.lora_alpha;
-    lc.targets = split_list(cfg.lora_targets);
-    if (lc.rank <= 0) throw ConfigError(cat("model.lora_rank must be > 0, found ", lc.rank));
+    lc.targets = cfg.lora_targets;
     const auto layers = apply_lora(*pipe_.unet, lc, make_generator(stream_seed(seed, Purpose::kInit, 1)));
     pipe_.unet->set_gradient_checkpointing(cfg.gradient_checkpointing);
     const auto& u = pipe_.unet->config;
@@ -192,8 +171,9 @@ class DiffusersWorld : public World {
       flow_ = std::make_unique<ConditionalFlowModel>(make_flow(cfg_, pipe_, seed_), cfg_.flow_state_input);
       int64_t n = 0;
       for (const auto& p : flow_->net()->parameters()) n += p.numel();
-      log::info(cat("diffusers world: flow ", cfg_.flow_channels, " (", cfg_.flow_block_types, " blocks), ", n,
-                    " parameters"));
+      std::string channels;
+      for (int64_t c : cfg_.flow_channels) channels += (channels.empty() ? "" : ",") + std::to_string(c);
+      log::info(cat("diffusers world: flow ", channels, " (", cfg_.flow_block_types, " blocks), ", n, " parameters"));
     }
     return *flow_;
   }
@@ -201,7 +181,7 @@ class DiffusersWorld : public World {
     ConditionalFlowConfig fc;
     fc.in_channels = pipe.unet->config.in_channels;
     fc.cross_attention_dim = pipe.unet->config.cross_attention_dim;
-    fc.channels = parse_ints("flow.channels", cfg.flow_channels);
+    fc.channels = cfg.flow_channels;
     fc.heads = cfg.flow_heads;
     fc.groups = cfg.flow_groups;
     fc.layers_per_block = cfg.flow_layers_per_block;

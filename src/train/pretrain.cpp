@@ -196,8 +196,6 @@ int run_pretrain(const PretrainConfig& cfg, const TinyModelConfig& mc, const std
   const NoiseSchedule schedule(m.ema.schedule);
   const at::Tensor abar = at::tensor(schedule.alphas_cumprod(), at::kDouble).to(at::kFloat);
   const int64_t N = schedule.num_train_timesteps();
-  if (mc.prediction_type != "epsilon" && mc.prediction_type != "v_prediction")
-    throw ConfigError(cat("tiny.prediction_type: '", mc.prediction_type, "' is not epsilon or v_prediction"));
   const bool v_pred = mc.prediction_type == "v_prediction";
   const shapes::WorldSpec spec{int(mc.image_size)};
   const uint64_t seed = uint64_t(cfg.seed);

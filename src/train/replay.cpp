@@ -18,28 +18,30 @@ namespace fs = std::filesystem;
 
 namespace dagalign {
 
+namespace {
+const Choices<ReplaySampling>& sampling_names() {
+  static const Choices<ReplaySampling> names = {{"uniform", ReplaySampling::kUniform},
+                                                {"prioritized", ReplaySampling::kPrioritized},
+                                                {"sequential", ReplaySampling::kSequential}};
+  return names;
+}
+}  // namespace
+
 void ReplayConfig::add_to(Config& c) {
-  c.add("replay.trajectories", &trajectories, trajectories,
-        "glob of trajectory files to train from (also --trajectories GLOB)")
-      .add("replay.sampling", &sampling, sampling,
-           "uniform (distinct rows), prioritized (P ∝ exp(priority_beta * reward), with replacement) or "
-           "sequential (stored order)")
-      .add("replay.priority_beta", &priority_beta, priority_beta, "prioritized: inverse temperature on the reward")
-      .add("replay.epochs", &epochs, epochs, "replay epochs")
-      .add("replay.batch", &batch, batch,
-           "rows per replay epoch and rank (0: sample.batch_size * sample.batches_per_epoch)")
-      .add("replay.init", &init, init,
-           "checkpoint to start from (parameters, optimiser state, statistics); empty: the initial model")
-      .add("replay.dir", &dir, dir, "output directory (metrics, params-final.safetensors); empty: <run.dir>/replay");
+  c.add("replay.trajectories", &trajectories, "glob of trajectory files to train from (also --trajectories GLOB)")
+      .add("replay.sampling", &sampling, sampling_names(),
+           "rows drawn uniformly (distinct rows), prioritized (P ∝ exp(priority_beta * reward), with replacement) "
+           "or sequentially (stored order)")
+      .add("replay.priority_beta", &priority_beta, "prioritized: inverse temperature on the reward")
+      .add("replay.epochs", &epochs, "replay epochs", positive())
+      .add("replay.batch", &batch, "rows per replay epoch and rank (0: sample.batch_size * sample.batches_per_epoch)",
+           at_least(0))
+      .add("replay.init", &init, "checkpoint to start from (parameters, optimiser state, statistics); empty: the initial model")
+      .add("replay.dir", &dir, "output directory (metrics, params-final.safetensors); empty: <run.dir>/replay");
 }
 
 void ReplayConfig::finalize(const TrainerConfig& train) {
   if (trajectories.empty()) throw ConfigError("replay.trajectories (--trajectories GLOB) is required");
-  if (sampling != "uniform" && sampling != "prioritized" && sampling != "sequential")
-    throw ConfigError(cat("replay.sampling: '", sampling, "' (expected uniform, prioritized or sequential)"));
-  if (!std::isfinite(priority_beta)) throw ConfigError(cat("replay.priority_beta: ", priority_beta, " is not finite"));
-  if (epochs <= 0) throw ConfigError(cat("replay.epochs must be > 0, found ", epochs));
-  if (batch < 0) throw ConfigError(cat("replay.batch must be >= 0, found ", batch));
   if (batch == 0) batch = train.trajectories_per_epoch();
   const int per_update = train.batch_size * train.grad_accum;
   if (batch % per_update != 0)
@@ -59,10 +61,10 @@ std::vector<int64_t> replay_rows(const at::Tensor& rewards, const ReplayConfig& 
   if (V == 0) throw Error(cat("replay: none of the ", r.numel(), " stored rows has a finite reward"));
   std::vector<int64_t> out;
   out.reserve(n);
-  if (rc.sampling == "sequential") {
+  if (rc.sampling == ReplaySampling::kSequential) {
     const int64_t start = (epoch * world_size + rank) * n;
     for (int64_t k = 0; k < n; ++k) out.push_back(valid[(start + k) % V]);
-  } else if (rc.sampling == "uniform") {
+  } else if (rc.sampling == ReplaySampling::kUniform) {
     auto pick = n <= V ? at::randperm(V, gen, at::kLong).slice(0, 0, n) : at::randint(V, {n}, gen, at::kLong);
     for (int64_t k = 0; k < n; ++k) out.push_back(valid[pick[k].item<int64_t>()]);
   } else {
@@ -77,7 +79,7 @@ std::vector<int64_t> replay_rows(const at::Tensor& rewards, const ReplayConfig& 
 
 TrajectoryBatch mix_stored_rows(const TrajectoryBatch& fresh, const std::string& run_dir, int64_t epoch, int rank,
                                 double fraction, int64_t per_update, uint64_t seed, const TrajectoryExpect& expect) {
-  if (!(fraction >= 0 && fraction < 1)) throw ConfigError(cat("train.replay_fraction: ", fraction, " not in [0, 1)"));
+  DAG_CHECK(fraction >= 0 && fraction < 1, "mix_stored_rows: fraction ", fraction);
   DAG_CHECK(per_update > 0, "mix_stored_rows: per_update ", per_update);
   // k / (N + k) = f  =>  k = f / (1 - f) * N, rounded to whole updates.
   const int64_t k =
@@ -92,7 +94,7 @@ TrajectoryBatch mix_stored_rows(const TrajectoryBatch& fresh, const std::string&
   TrajectorySet set(files, expect);
   if (set.rows() == 0) return fresh;
   ReplayConfig rc;
-  rc.sampling = "uniform";
+  rc.sampling = ReplaySampling::kUniform;
   rc.batch = static_cast<int>(k);
   auto gen = make_generator(stream_seed(seed, Purpose::kReplay, epoch, (uint64_t(1) << 32) + uint64_t(rank)));
   auto stored = set.gather(replay_rows(set.rewards(), rc, epoch, rank, 1, gen));
@@ -104,8 +106,8 @@ int run_replay(const RunInputs& in, const ReplayConfig& rc, Communicator& comm) 
   // state shape or step count is refused naming the file and the field.
   TrajectorySet set(rc.trajectories, expected_trajectories(in));
   log::info(cat("replay: ", set.rows(), " stored trajectories in ", set.files().size(), " file(s) matching '",
-                rc.trajectories, "', sampling ", rc.sampling, ", ", rc.batch, " rows per epoch and rank; beta over ",
-                in.train.epochs, " epochs (train.epochs, ", in.train.objective.anneal, ")"));
+                rc.trajectories, "', sampling ", name_of(sampling_names(), rc.sampling), ", ", rc.batch,
+                " rows per epoch and rank; beta over ", in.train.epochs, " epochs (train.epochs)"));
   auto world = make_world(in);
   Trainer trainer(in.train, *world, comm);
   auto source = make_stored_source(trainer, set, rc, comm);

@@ -11,6 +11,11 @@ volatile std::sig_atomic_t g_preempt = 0;
 extern "C" void on_preempt_signal(int) { g_preempt = 1; }
 }  // namespace
 
+const std::vector<std::string>& preempt_signals() {
+  static const std::vector<std::string> names = {"USR1", "USR2", "TERM", "INT"};
+  return names;
+}
+
 void install_preempt_handler(const std::string& name) {
   int sig = name == "USR1" ? SIGUSR1 : name == "USR2" ? SIGUSR2 : name == "TERM" ? SIGTERM : name == "INT" ? SIGINT : 0;
   if (!sig) throw ConfigError(cat("run.preempt_signal: unknown signal '", name, "' (expected USR1, USR2, TERM or INT)"));

@@ -33,7 +33,7 @@ class OnPolicySource : public BatchSource {
       meta.steps = cfg.sampler.steps;
       meta.eta = cfg.sampler.eta;
       meta.guidance = cfg.sampler.guidance;
-      meta.algorithm = cfg.objective.algorithm;
+      meta.algorithm = algorithm_name(cfg.objective.algorithm);
       meta.config = config_;
       TrajectoryStoreOptions opt;
       opt.deflate = cfg.run.trajectory_deflate;

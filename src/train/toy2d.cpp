@@ -13,18 +13,18 @@
 namespace dagalign {
 
 void Toy2dConfig::add_to(Config& c) {
-  c.add("toy2d.modes", &modes, modes, "number of mixture modes on the ring")
-      .add("toy2d.radius", &radius, radius, "ring radius")
-      .add("toy2d.std", &std, std, "std of each mode")
-      .add("toy2d.reward_weights", &reward_weights, reward_weights, "reward bump weight per mode (comma list)")
-      .add("toy2d.reward_std", &reward_std, reward_std, "reward bump width")
-      .add("toy2d.reward_floor", &reward_floor, reward_floor, "R floor inside the box")
-      .add("toy2d.box", &box, box, "R is defined on [-box, box]^2")
-      .add("toy2d.hidden", &hidden, hidden, "MLP width (eps-model and flow)")
-      .add("toy2d.layers", &layers, layers, "MLP hidden layers")
-      .add("toy2d.pretrain_steps", &pretrain_steps, pretrain_steps, "pretraining steps of the base eps-model")
-      .add("toy2d.pretrain_batch", &pretrain_batch, pretrain_batch, "pretraining batch size")
-      .add("toy2d.pretrain_lr", &pretrain_lr, pretrain_lr, "pretraining learning rate");
+  c.add("toy2d.modes", &modes, "number of mixture modes on the ring", positive())
+      .add("toy2d.radius", &radius, "ring radius", positive())
+      .add("toy2d.std", &std, "std of each mode", positive())
+      .add("toy2d.reward_weights", &reward_weights, "reward bump weight per mode", at_least(0))
+      .add("toy2d.reward_std", &reward_std, "reward bump width", positive())
+      .add("toy2d.reward_floor", &reward_floor, "R floor inside the box", positive())
+      .add("toy2d.box", &box, "R is defined on [-box, box]^2", positive())
+      .add("toy2d.hidden", &hidden, "MLP width (eps-model and flow)", positive())
+      .add("toy2d.layers", &layers, "MLP hidden layers", positive())
+      .add("toy2d.pretrain_steps", &pretrain_steps, "pretraining steps of the base eps-model", at_least(0))
+      .add("toy2d.pretrain_batch", &pretrain_batch, "pretraining batch size", positive())
+      .add("toy2d.pretrain_lr", &pretrain_lr, "pretraining learning rate", positive());
 }
 
 at::Tensor toy2d_means(const Toy2dConfig& cfg) {
@@ -38,19 +38,9 @@ at::Tensor toy2d_data(const Toy2dConfig& cfg, int64_t n, at::Generator& gen) {
 }
 
 static at::Tensor reward_weights(const Toy2dConfig& cfg) {
-  auto items = split_list(cfg.reward_weights);
-  if (static_cast<int64_t>(items.size()) != cfg.modes)
-    throw ConfigError(cat("toy2d.reward_weights: ", items.size(), " weights for ", cfg.modes, " modes"));
-  std::vector<float> w;
-  for (const auto& s : items) {
-    try {
-      w.push_back(std::stof(s));
-    } catch (const std::exception&) {
-      throw ConfigError(cat("toy2d.reward_weights: '", s, "' is not a number"));
-    }
-    if (!(w.back() >= 0)) throw ConfigError(cat("toy2d.reward_weights: weight ", s, " must be >= 0"));
-  }
-  return at::tensor(w);
+  if (static_cast<int64_t>(cfg.reward_weights.size()) != cfg.modes)
+    throw ConfigError(cat("toy2d.reward_weights: ", cfg.reward_weights.size(), " weights for ", cfg.modes, " modes"));
+  return at::tensor(cfg.reward_weights, at::kFloat);
 }
 
 at::Tensor toy2d_log_reward(const Toy2dConfig& cfg, const at::Tensor& x) {

@@ -24,7 +24,7 @@ std::vector<at::Tensor> values(const NamedTensors& named) {
 }  // namespace
 
 Trainer::Trainer(const TrainerConfig& cfg, World& world, Communicator& comm)
-    : cfg_(cfg), world_(world), comm_(comm), schedule_(world.schedule()), algo_(parse_algorithm(cfg.objective.algorithm)),
+    : cfg_(cfg), world_(world), comm_(comm), schedule_(world.schedule()), algo_(cfg.objective.algorithm),
       tracker_(cfg.stat_buffer, cfg.stat_min_count) {
   trainables_ = world.policy_trainables();
   policy_params_ = values(trainables_);

@@ -294,16 +294,16 @@ namespace {
 // config stored in eval.json parses back to the same values.
 TEST(EvalConfig, ResolvedConfigWithTopLevelKeysParsesBack) {
   std::string model, key;
-  int n = 0;
+  int n = 1;
   Config a("a");
-  a.add("model", &model, std::string(""), "").add("eval.n", &n, 1, "").add("reward", &key, std::string(""), "");
+  a.add("model", &model, "").add("eval.n", &n, "").add("reward", &key, "");
   a.parse({"--model", "dir/x", "--eval.n", "7", "--reward", "jpeg"});
   const std::string text = a.resolved();
   EXPECT_LT(text.find("model = dir/x"), text.find("[eval]")) << text;
   std::string model2, key2;
-  int n2 = 0;
+  int n2 = 1;
   Config b("b");
-  b.add("model", &model2, std::string(""), "").add("eval.n", &n2, 1, "").add("reward", &key2, std::string(""), "");
+  b.add("model", &model2, "").add("eval.n", &n2, "").add("reward", &key2, "");
   b.parse_ini_text(text, "resolved");
   EXPECT_EQ(model2, "dir/x");
   EXPECT_EQ(n2, 7);

@@ -11,6 +11,7 @@
 
 #include <ATen/ATen.h>
 
+#include "dagalign/core/config.h"
 #include "dagalign/core/error.h"
 #include "dagalign/core/rng.h"
 #include "dagalign/dist/communicator.h"
@@ -30,7 +31,7 @@ using testing::RandomPixelFolder;
 
 DiffusersWorldConfig small_config() {
   DiffusersWorldConfig c;
-  c.flow_channels = "8,16";  // the fixture UNet's 2 down blocks (CrossAttn, Down)
+  c.flow_channels = {8, 16};  // the fixture UNet's 2 down blocks (CrossAttn, Down)
   c.flow_heads = 2;
   c.flow_groups = 4;
   c.lora_rank = 2;
@@ -185,23 +186,34 @@ TEST(DiffusersWorld, ConfigErrorsNameKeys) {
   EXPECT_TRUE(has(m, "holds no prompt")) << m;
 
   auto cfg = small_config();
-  cfg.flow_channels = "8,16,16";  // 3 flow blocks, the UNet has 2: block_types = unet cannot apply
+  cfg.flow_channels = {8, 16, 16};  // 3 flow blocks, the UNet has 2: block_types = unet cannot apply
   auto lazy = make_diffusers_world(cfg, folder.dir(), 0);  // the flow is built on first use (DDPO never asks)
   EXPECT_FALSE(lazy->policy_trainables().empty());
   m = message([&] { lazy->flow_trainables(); });
   EXPECT_TRUE(has(m, "flow.block_types")) << m;
   cfg.flow_block_types = "dag";
   EXPECT_NO_THROW(make_diffusers_world(cfg, folder.dir(), 0)->flow_trainables());
-  cfg = small_config();
-  cfg.flow_channels = "8,x";
-  m = message([&] { make_diffusers_world(cfg, folder.dir(), 0)->flow(); });
-  EXPECT_TRUE(has(m, "flow.channels") && has(m, "'x'")) << m;
+  {  // typed lists are parsed when the configuration is loaded
+    DiffusersWorldConfig parsed;
+    auto parse = [&](const std::string& ini) {
+      Config c("test");
+      parsed.add_to(c);
+      c.parse_ini_text(ini, "test.ini");
+    };
+    m = message([&] { parse("[flow]\nchannels = 8,x\n"); });
+    EXPECT_TRUE(has(m, "flow.channels") && has(m, "'x'")) << m;
+    m = message([&] { parse("[flow]\nchannels = 8,0\n"); });
+    EXPECT_TRUE(has(m, "flow.channels") && has(m, "> 0")) << m;
+    parse("[flow]\nchannels = 8, 16,32\n[model]\nlora_targets = to_q, ff.net.2\n");
+    EXPECT_EQ(parsed.flow_channels, (std::vector<int64_t>{8, 16, 32}));
+    EXPECT_EQ(parsed.lora_targets, (std::vector<std::string>{"to_q", "ff.net.2"}));
+  }
   cfg = small_config();
   cfg.reward = "nope";
   m = message([&] { make_diffusers_world(cfg, folder.dir(), 0); });
   EXPECT_TRUE(has(m, "reward.name")) << m;
   cfg = small_config();
-  cfg.lora_targets = "to_q,not_a_layer";
+  cfg.lora_targets = {"to_q", "not_a_layer"};
   m = message([&] { make_diffusers_world(cfg, folder.dir(), 0); });
   EXPECT_TRUE(has(m, "not_a_layer")) << m;
 

@@ -72,7 +72,7 @@ TEST(Replay, StoredEpochReproducesTheOnPolicyObjective) {
   fs::remove_all(dir);
 }
 
-static dagalign::ReplayConfig replay_config(const std::string& sampling, int batch, double beta = 1.0) {
+static dagalign::ReplayConfig replay_config(dagalign::ReplaySampling sampling, int batch, double beta = 1.0) {
   dagalign::ReplayConfig rc;
   rc.sampling = sampling;
   rc.batch = batch;
@@ -85,7 +85,7 @@ TEST(Replay, PrioritizedRowsFollowTheSoftmaxOfTheRewards) {
   const std::vector<double> r = {0.0, 1.0, NAN, -0.5, 2.0};
   const double beta = 0.8;
   auto rewards = at::tensor(r, at::kDouble).to(at::kFloat);
-  auto rc = replay_config("prioritized", 20000, beta);
+  auto rc = replay_config(dagalign::ReplaySampling::kPrioritized, 20000, beta);
   auto gen = dagalign::make_generator(7);
   auto rows = dagalign::replay_rows(rewards, rc, 0, 0, 1, gen);
   ASSERT_EQ(rows.size(), 20000u);
@@ -106,16 +106,16 @@ TEST(Replay, PrioritizedRowsFollowTheSoftmaxOfTheRewards) {
 TEST(Replay, UniformRowsAreDistinctAndSequentialRowsFollowTheStoredOrder) {
   auto rewards = at::tensor(std::vector<float>{0, 1, NAN, 3, 4, 5, 6, 7}, at::kFloat);
   auto gen = dagalign::make_generator(3);
-  auto u = dagalign::replay_rows(rewards, replay_config("uniform", 7), 0, 0, 1, gen);
+  auto u = dagalign::replay_rows(rewards, replay_config(dagalign::ReplaySampling::kUniform, 7), 0, 0, 1, gen);
   std::set<int64_t> distinct(u.begin(), u.end());
   EXPECT_EQ(distinct, (std::set<int64_t>{0, 1, 3, 4, 5, 6, 7}));
   // Rank 1 of 2, epoch 1, 3 rows: valid rows [0 1 3 4 5 6 7], start (1*2+1)*3 = 9 -> positions 2, 3, 4.
-  auto s = dagalign::replay_rows(rewards, replay_config("sequential", 3), 1, 1, 2, gen);
+  auto s = dagalign::replay_rows(rewards, replay_config(dagalign::ReplaySampling::kSequential, 3), 1, 1, 2, gen);
   EXPECT_EQ(s, (std::vector<int64_t>{3, 4, 5}));
   // Same seed, same rows: the stream is the generator's.
   auto g1 = dagalign::make_generator(11), g2 = dagalign::make_generator(11);
-  EXPECT_EQ(dagalign::replay_rows(rewards, replay_config("prioritized", 16), 0, 0, 1, g1),
-            dagalign::replay_rows(rewards, replay_config("prioritized", 16), 0, 0, 1, g2));
+  EXPECT_EQ(dagalign::replay_rows(rewards, replay_config(dagalign::ReplaySampling::kPrioritized, 16), 0, 0, 1, g1),
+            dagalign::replay_rows(rewards, replay_config(dagalign::ReplaySampling::kPrioritized, 16), 0, 0, 1, g2));
 }
 
 TEST(Replay, MixingAppendsDistinctStoredRowsOfEarlierSegments) {
@@ -159,6 +159,6 @@ TEST(Replay, MixingAppendsDistinctStoredRowsOfEarlierSegments) {
   EXPECT_TRUE(again.seeds.equal(half.seeds));
   auto stats = a.trainer->train_on(half, 1);
   EXPECT_TRUE(std::isfinite(stats.loss.at("loss")));
-  EXPECT_THROW(dagalign::mix_stored_rows(fresh, dir.string(), 1, 0, 1.0, U, 1, expect), dagalign::ConfigError);
+  EXPECT_THROW(dagalign::mix_stored_rows(fresh, dir.string(), 1, 0, 1.0, U, 1, expect), dagalign::Error);
   fs::remove_all(dir);
 }

@@ -89,7 +89,7 @@ TEST(TinyShapesTrain, DagDbRaisesAnExternalReward) {
                 "[sample]\nsteps = 5\nbatches_per_epoch = 3\n"
                 "[train]\nepochs = 6\nflow_warmup_epochs = 2\nanneal = none\nreward_exp = 1000\nfl_steps = 1\n"
                 "grad_accum = 6\n");
-    ASSERT_EQ(run.in.train.objective.algorithm, "dagdb");
+    ASSERT_EQ(run.in.train.objective.algorithm, Algorithm::kDagDb);
     auto before = run.eval_rewards(32);
     for (int e = 0; e < run.in.train.epochs; ++e) {
       auto batch = run.trainer->sample_epoch(e);

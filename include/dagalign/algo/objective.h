@@ -16,13 +16,13 @@ namespace dagalign {
 class Config;
 
 enum class Algorithm { kDagDb, kDagKl, kDdpo };
-Algorithm parse_algorithm(const std::string& s);
-std::string algorithm_name(Algorithm a);
+std::string algorithm_name(Algorithm a);  // dagdb, dagkl, ddpo (train.algorithm)
+enum class Anneal { kLinear, kNone };
 
 struct ObjectiveConfig {
-  std::string algorithm = "dagdb";  // dagdb | dagkl | ddpo
+  Algorithm algorithm = Algorithm::kDagDb;
   double reward_exp = 100.0;        // beta: log R = beta * r
-  std::string anneal = "linear";    // linear: beta_e = beta * min(1, epoch / (anneal_fraction * epochs)); none
+  Anneal anneal = Anneal::kLinear;  // linear: beta_e = beta * min(1, epoch / (anneal_fraction * epochs)); none
   double anneal_fraction = 0.5;
   double unetreg = 1.0;             // weight of MEAN (eps_cfg,theta - eps_cfg,old)^2
   double klpf = 1.0;                // DAG-KL: weight of the PPO-clipped REINFORCE term

@@ -9,7 +9,6 @@
 namespace dagalign {
 
 enum class LogProbReduce { kMean, kSum };  // over the non-batch dims; the official code uses the mean
-LogProbReduce parse_log_prob_reduce(const std::string& s);
 
 // abar_t gathered per sample, shaped (B, 1, ..., 1) to broadcast against x of `dims` dims, in x's dtype.
 at::Tensor abar_at(const NoiseSchedule& s, const at::Tensor& t, const at::Tensor& like);

@@ -13,13 +13,18 @@ struct ScheduleConfig {
   int num_train_timesteps = 1000;
   double beta_start = 0.00085;
   double beta_end = 0.012;
-  std::string beta_schedule = "scaled_linear";  // or "linear"
+  std::string beta_schedule = "scaled_linear";  // one of beta_schedules()
   int steps_offset = 1;
   double clip_sample_range = 0;  // > 0: each DDIM step clamps x0_hat to [-r, r] (diffusers clip_sample)
   // What the UNet predicts: "epsilon" (SD 1.x) or "v_prediction" (SD 2.x, the tiny model):
   //   v = sqrt(abar_t) eps - sqrt(1 - abar_t) x0 (UNetEpsModel turns it into eps, diffusion/v_prediction.h).
   std::string prediction_type = "epsilon";
 };
+
+// The beta schedules NoiseSchedule knows, as diffusers names them: scaled_linear, linear.
+const std::vector<std::string>& beta_schedules();
+// What a UNet can predict, as diffusers names it: epsilon, v_prediction.
+const std::vector<std::string>& prediction_types();
 
 class NoiseSchedule {
  public:

@@ -24,10 +24,10 @@ struct DiffusersWorldConfig {
   std::string variant;                             // model.variant: weights variant ("" or e.g. fp16)
   int64_t lora_rank = 4;                           // model.lora_rank
   double lora_alpha = 4.0;                         // model.lora_alpha
-  std::string lora_targets = "to_q,to_k,to_v,to_out.0";  // model.lora_targets
+  std::vector<std::string> lora_targets = {"to_q", "to_k", "to_v", "to_out.0"};  // model.lora_targets
   std::string prompts = "train";                   // model.prompts: set name or file
   bool gradient_checkpointing = false;             // model.gradient_checkpointing
-  std::string flow_channels = "64,128,256,256";    // flow.channels (DAG's SD 1.5 flow)
+  std::vector<int64_t> flow_channels = {64, 128, 256, 256};  // flow.channels (DAG's SD 1.5 flow)
   int64_t flow_heads = 8;                          // flow.heads
   int64_t flow_groups = 32;                        // flow.groups
   int64_t flow_layers_per_block = 1;               // flow.layers_per_block

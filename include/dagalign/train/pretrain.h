@@ -12,6 +12,7 @@
 //   EMA:  theta_ema = d theta_ema + (1 - d) theta,  d = min(ema, (1 + k) / (10 + k))   (exported)
 // Every draw depends only on (seed, step), so a resumed run is the uninterrupted one.
 #include <string>
+#include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -22,15 +23,15 @@ namespace dagalign {
 // The architecture (tiny.* keys), written into the folder's config.json files.
 struct TinyModelConfig {
   int64_t image_size = 32;
-  std::string channels = "32,64,64";  // UNet block_out_channels; blocks after the first have cross-attention
+  std::vector<int64_t> channels = {32, 64, 64};  // UNet block_out_channels; blocks after the first have cross-attention
   int64_t layers_per_block = 1;
   int64_t heads = 4;                  // attention heads per transformer block
   int64_t groups = 8;                 // GroupNorm groups
   int64_t text_hidden = 64, text_layers = 2, text_heads = 2, text_intermediate = 256;
   int64_t max_length = 16;            // tokens per caption, with <|startoftext|> and <|endoftext|>
-  std::string beta_schedule = "linear";
+  std::string beta_schedule = "linear";     // one of beta_schedules()
   double beta_start = 1e-4, beta_end = 0.02;
-  std::string prediction_type = "epsilon";  // or v_prediction (the UNet's training target)
+  std::string prediction_type = "epsilon";  // one of prediction_types(): the UNet's training target
   void add_to(Config& c);
 
   nlohmann::json unet_json() const;

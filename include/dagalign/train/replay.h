@@ -26,9 +26,11 @@
 
 namespace dagalign {
 
+enum class ReplaySampling { kUniform, kPrioritized, kSequential };
+
 struct ReplayConfig {
   std::string trajectories;          // glob of trajectory files (index.h5 files are skipped)
-  std::string sampling = "uniform";  // uniform | prioritized | sequential
+  ReplaySampling sampling = ReplaySampling::kUniform;
   double priority_beta = 1.0;        // prioritized: P(i) ∝ exp(beta * reward_i)
   int epochs = 10;                   // replay epochs (one optimiser pass over `batch` rows each)
   int batch = 0;                     // rows per replay epoch and rank; 0: sample.batch_size * batches_per_epoch

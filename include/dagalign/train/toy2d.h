@@ -16,7 +16,7 @@ struct Toy2dConfig {
   int64_t modes = 8;
   double radius = 2.5;
   double std = 0.25;
-  std::string reward_weights = "1,1,0.05,0.05,0.05,0.05,0.05,0.05";  // bump weight per mode
+  std::vector<double> reward_weights = {1, 1, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05};  // bump weight per mode
   double reward_std = 0.25;    // bump width
   double reward_floor = 1e-3;  // R >= floor inside the box
   double box = 4.0;            // R is defined on [-box, box]^2 (floor^2 outside)

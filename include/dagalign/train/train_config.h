@@ -7,8 +7,11 @@
 #include "dagalign/core/config.h"
 #include "dagalign/diffusion/sampler.h"
 #include "dagalign/diffusion/schedule.h"
+#include "dagalign/train/signals.h"
 
 namespace dagalign {
+
+enum class LrDecay { kNone, kCosine };
 
 struct RunConfig {
   std::string name = "run";
@@ -16,7 +19,7 @@ struct RunConfig {
   int64_t seed = 0;
   int threads = 0;                        // LibTorch threads per rank; 0: cores / local ranks
   std::string resume = "auto";            // auto (newest valid checkpoint in dir, if any) | none | FILE
-  std::string preempt_signal = "USR2";    // USR1 | USR2 | TERM | INT
+  std::string preempt_signal = "USR2";    // preempt_signals()
   int checkpoint_every = 1;               // epochs
   int keep_checkpoints = 3;
   bool save_trajectories = true;          // HDF5 trajectory store
@@ -30,7 +33,6 @@ struct TrainerConfig {
   std::string model = "toy2d";            // toy2d | a diffusers folder
   ScheduleConfig schedule;
   SamplerConfig sampler;
-  std::string log_prob_reduce = "mean";   // mean (official) | sum
   int sample_batch_size = 16;             // trajectories per sampling batch (per rank)
   int sample_batches = 4;                 // sampling batches per epoch (per rank)
   int epochs = 100;
@@ -38,7 +40,7 @@ struct TrainerConfig {
   int grad_accum = 4;                     // micro-batches per optimiser step
   double max_grad_norm = 1.0;             // clipped separately for the policy and the flow
   AdamWConfig adam;
-  std::string lr_decay = "none";          // none | cosine: lr_e = lr (1 + cos(pi e / epochs)) / 2
+  LrDecay lr_decay = LrDecay::kNone;      // cosine: lr_e = lr (1 + cos(pi e / epochs)) / 2
   double flow_lr = 0;                     // AdamW lr of the flow network; 0: adam.lr (as DAG's code)
   int flow_warmup_epochs = 0;             // DAG: the first epochs train the flow only (policy lr 0)
   ObjectiveConfig objective;

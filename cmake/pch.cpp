@@ -1,0 +1,1 @@
+// The translation unit that compiles cmake/pch.h (the precompiled header every target reuses).

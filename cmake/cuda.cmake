@@ -28,6 +28,6 @@ target_include_directories(dagalign_dist PUBLIC ${NCCL_INCLUDE_DIR})
 target_link_libraries(dagalign_dist PUBLIC ${NCCL_LIBRARY} CUDA::cudart)
 
 # Smoke program (needs a GPU to run): mpirun -np N build/tests/nccl_smoke
-add_executable(nccl_smoke ${CMAKE_SOURCE_DIR}/tests/mpi/cuda/nccl_smoke.cpp)
+add_executable(nccl_smoke ${CMAKE_SOURCE_DIR}/tests/integration/mpi/cuda/nccl_smoke.cpp)
 target_link_libraries(nccl_smoke PRIVATE dagalign_dist)
 target_compile_options(nccl_smoke PRIVATE ${DAGALIGN_WARNINGS})

@@ -17,7 +17,7 @@ main=(
 rest=(
   libgtest-dev libgmock-dev                 # tests
   slurm-wlm munge                           # local Slurm cluster for the slurm-labelled tests
-  shellcheck                                # lint of slurm/ and tests/slurm/ shell scripts
+  shellcheck                                # lint of slurm/ and tests/integration/slurm/ shell scripts
 )
 pkgs=("${main[@]}")
 [ "${1:-}" = "--main" ] || pkgs+=("${rest[@]}")

@@ -27,6 +27,6 @@ second=Prescott
 [ "$second" != "$first" ] || { echo "test.sh: this CPU has no kernel family beyond SSE3: one pass only"; exit 0; }
 echo "test.sh: pass 2, the rounding-sensitive tests under OpenBLAS kernels $second"
 OPENBLAS_CORETYPE=$second ctest --output-on-failure -j"$(nproc)" -L rounding
-# The training tests of tests/train (bitwise resume, the statistical tests): gtest cases carry one label.
+# The training tests of tests/unit/train (bitwise resume, the statistical tests): gtest cases carry one label.
 OPENBLAS_CORETYPE=$second ctest --output-on-failure -j"$(nproc)" -R '^(Toy2d|TinyShapesTrain|ResumeState)'
 

@@ -197,7 +197,7 @@ EpochStats Trainer::train_on(const TrajectoryBatch& batch, int epoch) {
   // ceil((hi - lo) / 2), G[lo, hi) = G[lo, mid) + G[mid, hi). One rank with grad_accum 2A then adds exactly
   // what two ranks with grad_accum A add (each rank's G over its A micro-batches, then the all-reduce
   // G_0 + G_1), so the float32 rounding, and the parameters, are bitwise those of the 2-rank run
-  // (tests/train_mpi/equivalence.sh). A straight running sum would round in another order, which Adam's
+  // (tests/integration/mpi_train/equivalence.sh). A straight running sum would round in another order, which Adam's
   // g / (sqrt(v) + eps) turns into relative differences of ~1e-5 in zero-initialised LoRA B within two steps.
   at::Tensor& flat = grads_->buffer();
   std::function<void(int64_t, int64_t, int64_t)> accumulate = [&](int64_t first, int64_t lo, int64_t hi) {

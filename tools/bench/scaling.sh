@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Data-parallel scaling of `dagalign train`: epoch time with 1 rank vs 2 ranks (mpirun -np 2), one LibTorch
 # thread per rank, the same global batch and the same trajectories (the 2-rank epoch trains on what the 1-rank
-# epoch does: tests/train_mpi/equivalence.sh). Prints epoch times (median over epochs 2..E; epoch 1 also
+# epoch does: tests/integration/mpi_train/equivalence.sh). Prints epoch times (median over epochs 2..E; epoch 1 also
 # pays one-off costs), throughput, speed-up T1 / T2 and efficiency T1 / (2 T2), the CPU time of each run
 # (and the cores it got: CPU s / wall s) and the load average of the machine before and after.
 #
 # usage: tools/bench/scaling.sh [options] [-- extra dagalign train overrides]
 #   --bin PATH       dagalign binary (default build/dagalign)
 #   --config FILE    train config (default configs/tiny-shapes/compress-dagdb.ini if present, else
-#                    tests/train_mpi/tiny-shapes.ini)
+#                    tests/integration/mpi_train/tiny-shapes.ini)
 #   --model PATH     model.path override (e.g. a freshly initialised folder of the tiny model's layout)
 #   --epochs E       epochs per run (default 3, at least 2)
 #   --steps T        sample.steps (default 10)
@@ -41,7 +41,7 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ -z $config ]]; then
   config=$src/configs/tiny-shapes/compress-dagdb.ini
-  [[ -f $config ]] || config=$src/tests/train_mpi/tiny-shapes.ini
+  [[ -f $config ]] || config=$src/tests/integration/mpi_train/tiny-shapes.ini
 fi
 (( epochs >= 2 )) || { echo "scaling.sh: --epochs must be >= 2" >&2; exit 2; }
 IFS=, read -r S B b A <<< "$per_rank"

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes tests/data/weights/python_written.safetensors with the reference `safetensors` package.
 
-The values follow closed formulas that tests/weights/test_safetensors.cpp restates, so the C++ reader is
+The values follow closed formulas that tests/unit/weights/test_safetensors.cpp restates, so the C++ reader is
 checked against a file it did not write. Run from the repository root:
     tools/golden/.venv/bin/python tools/golden/clip_weights_safetensors.py
 """

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""diffusers-side golden for the LoRA export (tests/models/test_lora_diffusers.cpp).
+"""diffusers-side golden for the LoRA export (tests/unit/models/test_lora_diffusers.cpp).
 
 Reads tests/data/lora/tiny_linear_lora.safetensors (written by dagalign's save_lora; regenerate it with
 DAGALIGN_WRITE_LORA_GOLDEN=1 build/tests/test_models --gtest_filter=LoraDiffusers.*), loads it into a

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""diffusers-side golden for a LoRA the training loop wrote mid-run (tests/cli/test_midrun_lora.cpp).
+"""diffusers-side golden for a LoRA the training loop wrote mid-run (tests/unit/cli/test_midrun_lora.cpp).
 
 tests/data/lora/tiny-shapes/epoch-000020.lora.safetensors is the policy export the loop writes beside
 every checkpoint (here: epoch 20 of the main job, configs/tiny-shapes/compress-dagdb.ini, seed 0). This

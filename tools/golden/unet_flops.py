@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """FLOP counts of diffusers' UNet2DConditionModel by torch.utils.flop_counter.FlopCounterMode (matmul, conv,
 linear and attention kernels; 2 FLOPs per multiply-add; bias adds, norms, softmax and activations not counted),
-for the C++ counter's test (tests/models/test_unet_flops.cpp). Meta tensors: no memory, any size.
+for the C++ counter's test (tests/unit/models/test_unet_flops.cpp). Meta tensors: no memory, any size.
 Writes tests/data/unet/flops.json {case: {"batch", "height", "width", "ctx_len", "forward", "backward",
 "down_blocks.0"...}} where backward is the count of the backward pass with every parameter and the input
 requiring grad, and per-module entries are forward counts.

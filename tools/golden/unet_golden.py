@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden files for the UNet2DConditionModel parity tests (tests/models/test_unet_parity.cpp).
+"""Golden files for the UNet2DConditionModel parity tests (tests/unit/models/test_unet_parity.cpp).
 
 For each tiny configuration it writes a diffusers component folder
   tests/data/unet/<name>/config.json                          (diffusers save_config)

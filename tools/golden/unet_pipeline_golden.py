@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End-to-end golden for dagalign's SD pipeline (tests/models/test_sd_pipeline.cpp).
+"""End-to-end golden for dagalign's SD pipeline (tests/unit/models/test_sd_pipeline.cpp).
 
 Builds tests/data/unet/tiny_pipeline/, a diffusers Stable Diffusion folder assembled from the other
 goldens (symlinks: unet -> ../tiny_conv, vae -> ../../vae/tiny) plus a tiny byte-level CLIP tokenizer (every

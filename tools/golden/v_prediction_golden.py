@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden for v-prediction (tests/models/test_v_prediction.cpp): diffusers' DDIMScheduler with
+"""Golden for v-prediction (tests/unit/models/test_v_prediction.cpp): diffusers' DDIMScheduler with
 prediction_type="v_prediction" and clip_sample=True (the tiny-shapes schedule: linear betas 1e-4..0.02,
 steps_offset 1, 20 steps) takes one step per sample from (x_t, v) with given variance noise, eta 1.
 Writes tests/data/ddim/v_prediction.safetensors {x_t, v, noise, t (int64), prev (diffusers' x_t')}.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Golden files for the AutoencoderKL parity tests (tests/models/test_vae_parity.cpp).
+"""Golden files for the AutoencoderKL parity tests (tests/unit/models/test_vae_parity.cpp).
 
 Writes a diffusers component folder tests/data/vae/tiny/{config.json, diffusion_pytorch_model.safetensors}
 (random weights, stored as F16 and used as the same float32 values by the reference) and

@@ -6,7 +6,7 @@ uint8 pixel values over 255). With --negate: darkness.
         --reward.external_command "/usr/bin/python3 tools/rewards/brightness_scorer.py"
 
 A reward that one global, low-frequency change of the policy raises, so a few epochs of training move it
-clearly; the end-to-end training test (tests/train/test_tiny_shapes_train.cpp) uses it for that reason.
+clearly; the end-to-end training test (tests/unit/train/test_tiny_shapes_train.cpp) uses it for that reason.
 """
 import os
 import sys

@@ -4,7 +4,7 @@
 // Encoded with libjpeg-turbo (TurboJPEG API) under PIL's settings: RGB -> YCbCr, 4:2:0 chroma subsampling
 // (libjpeg's default, which PIL keeps unless asked), baseline standard Huffman tables (no optimize),
 // accurate integer DCT (JDCT_ISLOW, libjpeg's default; TurboJPEG would pick the fast DCT below quality 96
-// without TJFLAG_ACCURATEDCT), JFIF header. The sizes equal PIL's byte for byte (tests/rewards/jpeg_test.cpp).
+// without TJFLAG_ACCURATEDCT), JFIF header. The sizes equal PIL's byte for byte (tests/unit/rewards/test_jpeg.cpp).
 #include <cstddef>
 #include <cstdint>
 #include <memory>
